@@ -1,0 +1,21 @@
+import postgres, { type Sql } from 'postgres'
+import type { DatabaseConfig } from '../config'
+import type { Logger } from '../logger'
+
+/** The one postgres.js pool of the process: made at start, passed to createApp, ended at shutdown. */
+export function createSql(url: string, config: DatabaseConfig, logger: Logger): Sql {
+  return postgres(url, {
+    max: config.poolMax,
+    connect_timeout: config.connectTimeoutSeconds,
+    idle_timeout: config.idleTimeoutSeconds,
+    prepare: config.prepare,
+    // The default backoff keeps requests waiting for seconds after the database is back;
+    // a short capped one fails fast during an outage and recovers within a second.
+    backoff: (attempt) => Math.min(0.05 * 2 ** attempt, 1),
+    connection: {
+      application_name: 'users-service',
+      statement_timeout: config.statementTimeoutMs,
+    },
+    onnotice: (notice) => logger.debug('database notice', { message: notice.message, code: notice.code }),
+  })
+}

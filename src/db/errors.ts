@@ -1,0 +1,53 @@
+// Which database failures mean what for a client. The error handler asks these; repositories use
+// `rethrowConstraint` for the violations they expect (a duplicate email, a missing owner).
+import postgres from 'postgres'
+import { HttpError, ServiceUnavailableError, ValidationError } from '../errors'
+
+const connectionCodes = new Set([
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  '57P01', '57P02', '57P03', // the server is shutting down or starting
+  '53300', // too many connections
+])
+
+/** SQLSTATEs that say "try again": a statement timeout, a serialization failure, a deadlock. */
+const transientCodes = new Set(['57014', '40001', '40P01'])
+
+/** Bad values that validation should have caught; still the client's fault, never a 500. */
+const badValueCodes = new Set(['22P02', '22003', '22021', '22001'])
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** True when the database could not be reached or dropped the connection. */
+export function isConnectionError(error: unknown): boolean {
+  const code = codeOf(error)
+  return code !== undefined && (connectionCodes.has(code) || code.startsWith('08'))
+}
+
+/** The HTTP error a database failure stands for, or undefined when it is a bug (a 500). */
+export function httpErrorForDatabase(error: unknown): HttpError | undefined {
+  const code = codeOf(error)
+  if (code === undefined) return undefined
+  if (isConnectionError(error)) return new ServiceUnavailableError('Database unavailable', 2)
+  if (transientCodes.has(code)) return new ServiceUnavailableError('Database busy, try again', 1)
+  if (badValueCodes.has(code) && error instanceof postgres.PostgresError) {
+    return new ValidationError([{ loc: ['body'], msg: 'Value is not valid for the database', type: 'value_error' }])
+  }
+  return undefined
+}
+
+/**
+ * For `.catch()` on a write: turns the violation of a named constraint into the error the
+ * repository chose for it, and lets everything else through untouched.
+ */
+export function rethrowConstraint(map: Record<string, () => HttpError>) {
+  return (error: unknown): never => {
+    if (error instanceof postgres.PostgresError && error.constraint_name && map[error.constraint_name]) {
+      throw map[error.constraint_name]!()
+    }
+    throw error
+  }
+}

@@ -1,0 +1,102 @@
+// Schema helpers shared by every module. Path ids and paging numbers are validated as strings
+// (Elysia's numeric coercion takes "1e3", "0x10" and loses precision past 2^53) and documented
+// as integers: docs.ts rewrites every `integer-*` format into an integer schema.
+import { FormatRegistry, Type } from '@sinclair/typebox'
+import { t } from 'elysia'
+
+export const INT64_MAX = 9223372036854775807n
+/** Canonical integer syntax; anything else is an `int_parsing` error. */
+export const INTEGER_PATTERN = '^(0|-?[1-9][0-9]*)$'
+/** Text fields reject NUL, which PostgreSQL cannot store in `text`. */
+export const NO_NUL_PATTERN = '^[^\\u0000]*$'
+export const INTEGER_FORMAT_PREFIX = 'integer-'
+
+/**
+ * A whole number carried as a string, within [minimum, maximum]; the handler gets the string,
+ * so ids reach SQL as text and never through a JS number.
+ */
+export function integerString(options: { minimum: bigint; maximum: bigint; description?: string }) {
+  const format = `${INTEGER_FORMAT_PREFIX}${options.minimum}-${options.maximum}`
+  if (!FormatRegistry.Has(format)) {
+    FormatRegistry.Set(format, (value) => {
+      if (!new RegExp(INTEGER_PATTERN).test(value)) return false
+      const n = BigInt(value)
+      return n >= options.minimum && n <= options.maximum
+    })
+  }
+  return t.String({
+    pattern: INTEGER_PATTERN,
+    format,
+    minimum: options.minimum.toString(),
+    maximum: options.maximum.toString(),
+    ...(options.description ? { description: options.description } : {}),
+  })
+}
+
+/** A row id in a path: 1 to 2^63-1. */
+export const IdParam = integerString({ minimum: 1n, maximum: INT64_MAX })
+
+/** An id in a response: identity values stay far below 2^53, so a JSON number is exact. */
+// TypeBox's own Integer: Elysia's `t.Integer` is a string-or-number union with a default.
+export const Id = Type.Integer({ minimum: 1 })
+/** PostgreSQL's timestamptz, sent as an ISO-8601 string. */
+export const Timestamp = t.String({ format: 'date-time' })
+
+/** Text without NUL characters, between the given lengths. */
+export function text(options: { minLength?: number; maxLength: number; description?: string }) {
+  return t.String({ ...options, pattern: NO_NUL_PATTERN })
+}
+
+// One `@`, a non-empty local part, a domain with a dot; checked on the trimmed, NFC-normalised
+// value, which is also what gets stored. Replaces Elysia's own, stricter-in-odd-ways `email`.
+const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
+export const normaliseEmail = (email: string) => email.normalize('NFC').trim()
+FormatRegistry.Set('email', (value) => {
+  const email = normaliseEmail(value)
+  return email.length <= 254 && !email.includes('\u0000') && EMAIL.test(email)
+})
+export const Email = t.String({ format: 'email', maxLength: 254, description: 'Trimmed and NFC-normalised; unique regardless of case.' })
+
+/** `{ ok: true }` for a successful delete, as in the tutorial. */
+export const Ok = t.Object({ ok: t.Literal(true) })
+
+/** `offset` (or its alias `skip`) and `limit`, as in the tutorial; defaults are applied in code. */
+export const PageQuery = t.Object({
+  offset: t.Optional(integerString({ minimum: 0n, maximum: INT64_MAX, description: 'Rows to skip (default 0).' })),
+  skip: t.Optional(integerString({ minimum: 0n, maximum: INT64_MAX, description: 'Alias of `offset`.' })),
+  limit: t.Optional(integerString({ minimum: 1n, maximum: 100n, description: 'Rows to return, 1 to 100 (default 100).' })),
+})
+
+export interface Page {
+  offset: string
+  limit: string
+}
+
+export function pageOf(query: typeof PageQuery.static): Page {
+  return { offset: query.offset ?? query.skip ?? '0', limit: query.limit ?? '100' }
+}
+
+export const ErrorModel = {
+  HTTPError: t.Object({ detail: t.String() }, { description: 'An error, explained in `detail`.' }),
+  HTTPValidationError: t.Object(
+    {
+      detail: t.Array(
+        t.Object({
+          loc: t.Array(t.Union([t.String(), Type.Integer()])),
+          msg: t.String(),
+          type: t.String(),
+        }),
+      ),
+    },
+    { description: 'The request did not validate: one entry per field, never echoing the value sent.' },
+  ),
+} as const
+
+type ErrorStatus = 400 | 404 | 405 | 409 | 413 | 415 | 422 | 503
+
+/** The error responses a route documents; 422 has the validation shape, the others `{detail}`. */
+export function errorResponses<const S extends ErrorStatus>(...statuses: S[]) {
+  return Object.fromEntries(statuses.map((s) => [s, s === 422 ? 'HTTPValidationError' : 'HTTPError'])) as {
+    [K in S]: K extends 422 ? 'HTTPValidationError' : 'HTTPError'
+  }
+}
