@@ -1,7 +1,7 @@
 // How a JSON request body is read, in the contract's order: too large (413), not JSON (415),
 // malformed (400); validation (422) comes after, in Elysia. Bun's own limit is kept above ours
 // (it answers 413 with an empty body), so clients always get the JSON error.
-import { HttpError } from '../errors'
+import { HttpError, ValidationError } from '../errors'
 
 const isJson = (contentType: string) => {
   const type = contentType.split(';')[0]!.trim().toLowerCase()
@@ -44,10 +44,16 @@ export function parseJsonBody(maxBytes: number) {
     }
     const text = await readText(request.body, maxBytes)
     if (text.trim().length === 0) return {}
+    let body: unknown
     try {
-      return JSON.parse(text)
+      body = JSON.parse(text)
     } catch {
       throw malformed()
     }
+    // Every body here is an object; Elysia would otherwise report an array's missing fields.
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new ValidationError([{ loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' }])
+    }
+    return body
   }
 }

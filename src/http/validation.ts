@@ -1,6 +1,8 @@
 // Elysia's validation failures as FastAPI shapes them: {"detail":[{"loc","msg","type"}]}, one item
 // per field, with FastAPI's type words. The submitted values are never echoed (passwords would leak).
+import type { TSchema } from '@sinclair/typebox'
 import { ValueErrorType } from '@sinclair/typebox/errors'
+import { Value } from '@sinclair/typebox/value'
 import type { ValidationIssue } from '../errors'
 import { INTEGER_FORMAT_PREFIX, INTEGER_PATTERN, NO_NUL_PATTERN } from './schema'
 
@@ -66,9 +68,10 @@ function describe(error: ElysiaValueError, value: unknown): Omit<ValidationIssue
     case ValueErrorType.Object:
       return { type: 'model_attributes_type', msg: 'Input should be a valid dictionary or object to extract fields from' }
     case ValueErrorType.Union: {
-      // A nullable field given the wrong type: describe it by its non-null member.
+      // A nullable field that failed: describe the first check its non-null member failed.
       const member = schema.anyOf?.find((s) => s.type !== 'null')
-      if (member?.type === 'string') return { type: 'string_type', msg: 'Input should be a valid string' }
+      const inner = member && Value.Errors(member as TSchema, value).First()
+      if (inner) return describe({ type: inner.type, path: error.path, schema: inner.schema as SchemaLike }, value)
       return { type: 'value_error', msg: 'Input is not valid' }
     }
     default:

@@ -1,0 +1,49 @@
+// `bun run db:<command>`: dbmate with the project's folders and the service's configuration.
+// Migrations connect to DATABASE_MIGRATION_URL, else DATABASE_URL; with neither, to the
+// embedded PostgreSQL the service uses in development (started for the command, then stopped).
+import { ConfigError, loadConfig } from '../config'
+import { createLogger } from '../logger'
+import { startEmbeddedPostgres } from './embedded'
+import { runDbmate } from './migrations'
+
+const commands: Record<string, { args: (rest: string[]) => string[]; needsDatabase: boolean }> = {
+  migrate: { args: () => ['--wait', '--no-dump-schema', 'up'], needsDatabase: true },
+  rollback: { args: () => ['--no-dump-schema', 'rollback'], needsDatabase: true },
+  status: { args: () => ['status'], needsDatabase: true },
+  // Needs pg_dump of the server's major version (15) on PATH.
+  dump: { args: () => ['dump'], needsDatabase: true },
+  new: { args: (rest) => ['new', ...rest], needsDatabase: false },
+}
+
+async function run(): Promise<number> {
+  const [name, ...rest] = process.argv.slice(2)
+  const command = name ? commands[name] : undefined
+  if (!command) {
+    console.error(`usage: bun src/db/cli.ts <${Object.keys(commands).join('|')}> [args]`)
+    return 2
+  }
+  if (name === 'new' && rest.length !== 1) {
+    console.error('usage: bun run db:new <name>')
+    return 2
+  }
+  const config = loadConfig()
+  const logger = createLogger({ level: config.logLevel, json: config.env === 'production' })
+  if (!command.needsDatabase) return (await runDbmate(command.args(rest), undefined, { stdio: 'inherit' })).exitCode
+
+  const embedded = config.database.migrationUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, logger })
+  try {
+    const url = config.database.migrationUrl ?? embedded!.url
+    return (await runDbmate(command.args(rest), url, { stdio: 'inherit' })).exitCode
+  } finally {
+    await embedded?.stop()
+  }
+}
+
+run()
+  .then((code) => process.exit(code))
+  .catch((error) => {
+    console.error(error instanceof ConfigError ? error.message : error instanceof Error ? error.message : error)
+    process.exit(1)
+  })
