@@ -27,7 +27,7 @@ describe('POST /users/', () => {
     const res = await ctx.request('POST', '/users', { json: { email: email.toUpperCase(), password: 'another password' } })
     expect(res.status).toBe(409)
     expect(res.body).toEqual({ detail: 'Email already registered' })
-    const [{ count }] = await ctx.sql`select count(*)::int as count from users where lower(email) = lower(${email})`
+    const [{ count }] = await ctx.sql<[{ count: number }]>`select count(*)::int as count from users where lower(email) = lower(${email})`
     expect(count).toBe(1)
   })
 

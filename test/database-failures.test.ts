@@ -1,0 +1,130 @@
+// What clients get when the database is down, saturated or surprising: 503 with Retry-After
+// when trying again makes sense, a generic 500 (the real error only in the log) when it does not.
+import { afterAll, describe, expect, test } from 'bun:test'
+import postgres from 'postgres'
+import { createApp } from '../src/app'
+import { createSql } from '../src/db/client'
+import { createLogger } from '../src/logger'
+import { silentLogger, testConfig, uniqueEmail } from './support/context'
+import { createScratchDatabase } from './support/scratch'
+
+const call = (app: ReturnType<typeof createApp>, method: string, path: string, json?: unknown) =>
+  app.handle(
+    new Request(`http://localhost${path}`, {
+      method,
+      ...(json !== undefined && { body: JSON.stringify(json), headers: { 'content-type': 'application/json' } }),
+    }),
+  )
+
+describe('the database unreachable', async () => {
+  // A port nothing listens on: every connection attempt is refused at once.
+  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = server.port
+  server.stop(true)
+  const config = testConfig({ DATABASE_URL: `postgres://nobody:secret-pw@127.0.0.1:${port}/none`, DATABASE_CONNECT_TIMEOUT_SECONDS: '1' })
+  const sql = createSql(config.database.url!, config.database, silentLogger)
+  const app = createApp({ sql, config })
+  afterAll(() => sql.end({ timeout: 1 }))
+
+  test.each([
+    ['GET', '/users/1', undefined],
+    ['GET', '/items/', undefined],
+    ['POST', '/users/', { email: 'down@example.com', password: 'correct horse battery' }],
+    ['GET', '/readyz', undefined],
+  ])('%s %s is 503 with Retry-After, and the password is not in it', async (method, path, json) => {
+    const response = await call(app, method, path, json)
+    expect(response.status).toBe(503)
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    const text = await response.text()
+    expect(JSON.parse(text)).toEqual({ detail: expect.any(String) })
+    expect(text).not.toContain('secret-pw')
+  })
+
+  test('/livez still answers 200', async () => {
+    expect((await call(app, 'GET', '/livez')).status).toBe(200)
+  })
+})
+
+describe('an unexpected database error', async () => {
+  // A database without the migrations: every query fails with "relation does not exist".
+  const scratch = await createScratchDatabase()
+  const lines: string[] = []
+  const config = testConfig({ DATABASE_URL: scratch.url })
+  const sql = createSql(scratch.url, config.database, silentLogger)
+  const app = createApp({ sql, config, logger: createLogger({ level: 'info', json: true, write: (line) => lines.push(line) }) })
+  afterAll(async () => {
+    await sql.end({ timeout: 1 })
+    await scratch.drop()
+  })
+
+  test('is a 500 {"detail":"Internal Server Error"}; the real error is logged once, with the request id', async () => {
+    const response = await app.handle(new Request('http://localhost/users/1', { headers: { 'x-request-id': 'trace-500' } }))
+    expect(response.status).toBe(500)
+    const text = await response.text()
+    expect(JSON.parse(text)).toEqual({ detail: 'Internal Server Error' })
+    expect(text).not.toContain('relation')
+    const errors = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ request_id: 'trace-500', code: '42P01', message: expect.stringContaining('relation "users" does not exist') })
+  })
+
+  test('a sign-up that fails writes nothing and leaks no password into the log', async () => {
+    lines.length = 0
+    const response = await call(app, 'POST', '/users/', { email: uniqueEmail(), password: 'leak-me-not-123' })
+    expect(response.status).toBe(500)
+    expect(lines.join('\n')).not.toContain('leak-me-not-123')
+    expect(lines.join('\n')).not.toContain('$argon2id$')
+  })
+})
+
+describe('a saturated pool', async () => {
+  const scratch = await createScratchDatabase({ migrated: true })
+  const config = testConfig({
+    DATABASE_URL: scratch.url,
+    DATABASE_POOL_MAX: '2',
+    DATABASE_QUEUE_MAX: '2',
+    DATABASE_QUEUE_TIMEOUT_MS: '300',
+  })
+  const sql = createSql(scratch.url, config.database, silentLogger)
+  const app = createApp({ sql, config })
+  const admin = postgres(scratch.url, { max: 2, onnotice: () => {} })
+  afterAll(async () => {
+    await sql.end({ timeout: 1 })
+    await admin.end()
+    await scratch.drop()
+  })
+
+  test('never has more queries in flight than connections; the excess waits boundedly, then 503', async () => {
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    // Hold a lock every request needs, so the first queries stay in flight.
+    const lock = admin.begin(async (tx) => {
+      await tx`lock table users in access exclusive mode`
+      await released
+    })
+    await Bun.sleep(100)
+
+    const started = performance.now()
+    const responses = Array.from({ length: 6 }, () => call(app, 'GET', '/users/1').then(async (r) => ({ status: r.status, retry: r.headers.get('retry-after'), at: performance.now() - started })))
+    await Bun.sleep(100)
+
+    const [{ n }] = await admin<[{ n: number }]>`select count(*)::int as n from pg_stat_activity where datname = ${scratch.name} and application_name = 'users-service' and state = 'active'`
+    expect(n).toBeLessThanOrEqual(2)
+
+    // Readiness does not queue behind the gate.
+    const ready = performance.now()
+    expect((await call(app, 'GET', '/readyz')).status).toBe(200)
+    expect(performance.now() - ready).toBeLessThan(250)
+
+    await Bun.sleep(400)
+    release()
+    await lock
+    const results = await Promise.all(responses)
+    const shed = results.filter((r) => r.status === 503)
+    expect(shed).toHaveLength(4)
+    for (const r of shed) expect(Number(r.retry)).toBeGreaterThanOrEqual(1)
+    // Two refused at once (the wait list was full), two after waiting 300 ms.
+    expect(shed.filter((r) => r.at < 150)).toHaveLength(2)
+    expect(results.filter((r) => r.status === 404)).toHaveLength(2)
+  })
+})

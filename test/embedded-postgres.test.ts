@@ -1,0 +1,248 @@
+// Starts real embedded PostgreSQL clusters in temporary folders; never touches a database it did not create.
+import { afterAll, expect, test } from 'bun:test'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import postgres from 'postgres'
+import { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from '../src/db/embedded'
+import type { Logger } from '../src/logger'
+
+const isRoot = process.getuid?.() === 0
+const RELOCATED = '/var/tmp/users-service-pg-'
+const TIMEOUT = 30_000
+
+if (!isRoot) console.warn('embedded-postgres tests: not running as root, so the relocation tests are skipped')
+
+const servers: EmbeddedPostgres[] = []
+const folders: string[] = []
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.stop()))
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true })
+  // Relocated homes of persistent clusters outlive stop(); their projects are gone now.
+  for (const server of servers) if (server.clusterDir.startsWith(RELOCATED)) rmSync(dirname(server.clusterDir), { recursive: true, force: true })
+})
+
+/** A fresh folder; 0700 (mkdtemp's mode) is one the postgres OS user cannot enter. */
+function tempFolder(mode = 0o700): string {
+  const dir = mkdtempSync(join(tmpdir(), 'embedded-pg-test-'))
+  chmodSync(dir, mode)
+  folders.push(dir)
+  return dir
+}
+
+function recordingLogger(): { logger: Logger; text: () => string } {
+  const lines: string[] = []
+  const record = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`)
+  }
+  return {
+    logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
+    text: () => lines.join('\n'),
+  }
+}
+
+async function start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const server = await startEmbeddedPostgres(options)
+  servers.push(server)
+  return server
+}
+
+async function withSql<T>(url: string, use: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    return await use(sql)
+  } finally {
+    await sql.end()
+  }
+}
+
+async function setting(url: string, name: string): Promise<string> {
+  return withSql(url, async (sql) => (await sql.unsafe(`show ${name}`))[0]?.[name] as string)
+}
+
+function mode(path: string): number {
+  return statSync(path).mode & 0o777
+}
+
+function postgresUid(): number {
+  return Number(Bun.spawnSync(['id', '-u', 'postgres']).stdout.toString())
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')
+}
+
+function postmasterPid(clusterDir: string): number {
+  return Number(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+}
+
+test(
+  'a persistent cluster keeps its data and URL across restarts, in UTF-8 whatever the locale, on 127.0.0.1 only',
+  async () => {
+    const dataDir = join(tempFolder(0o755), '.data')
+    const { logger, text } = recordingLogger()
+    const saved = { LANG: process.env.LANG, LC_ALL: process.env.LC_ALL }
+    process.env.LANG = ''
+    process.env.LC_ALL = 'C'
+    try {
+      const first = await start({ dataDir, persistent: true, logger })
+      expect(first.clusterDir).toBe(join(realpathSync(dataDir), 'postgres'))
+      expect(mode(first.clusterDir)).toBe(0o700)
+      if (isRoot) expect(statSync(first.clusterDir).uid).toBe(postgresUid())
+      expect(mode(join(dataDir, 'postgres-credentials.json'))).toBe(0o600)
+
+      const password = new URL(first.url).password
+      expect(password).toMatch(/^[A-Za-z0-9_-]{24,}$/)
+      expect(first.url).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/postgres\?sslmode=disable$/)
+
+      expect(await setting(first.url, 'server_encoding')).toBe('UTF8')
+      expect(await setting(first.url, 'listen_addresses')).toBe('127.0.0.1')
+      expect(await setting(first.url, 'unix_socket_directories')).toBe('')
+      expect(await setting(first.url, 'fsync')).toBe('on')
+      await withSql(first.url, (sql) => sql`create table kept (v text); insert into kept values ('grüße ✓')`.simple())
+
+      // A second start while the first server runs must not take it over.
+      await expect(startEmbeddedPostgres({ dataDir, persistent: true, logger })).rejects.toThrow(/in use by process/)
+
+      await first.stop()
+      await first.stop()
+      const second = await start({ dataDir, persistent: true, logger })
+      expect(second.url).toBe(first.url)
+      expect(await withSql(second.url, async (sql) => (await sql`select v from kept`)[0]?.v)).toBe('grüße ✓')
+      await second.stop()
+
+      // A server that dies during start (here: its port is taken) rejects with its last log lines.
+      const { port } = new URL(first.url)
+      const squatter = Bun.listen({ hostname: '127.0.0.1', port: Number(port), socket: { data() {} } })
+      try {
+        await expect(startEmbeddedPostgres({ dataDir, persistent: true, logger })).rejects.toThrow(/exited during start[^]*could not bind/)
+      } finally {
+        squatter.stop(true)
+      }
+
+      expect(text()).toContain('"initialised":true')
+      expect(text()).toContain('"initialised":false')
+      expect(text()).not.toContain(password)
+    } finally {
+      Object.assign(process.env, saved)
+    }
+  },
+  TIMEOUT,
+)
+
+test(
+  'a throwaway cluster runs without fsync and stop() removes its files',
+  async () => {
+    const dataDir = join(tempFolder(), '.data')
+    const { logger } = recordingLogger()
+    const server = await start({ dataDir, persistent: false, logger })
+    expect(existsSync(join(server.clusterDir, 'PG_VERSION'))).toBe(true)
+    if (isRoot) expect(server.clusterDir.startsWith(RELOCATED)).toBe(true)
+    expect(await setting(server.url, 'fsync')).toBe('off')
+    expect(await setting(server.url, 'server_encoding')).toBe('UTF8')
+
+    await server.stop()
+    expect(existsSync(dirname(server.clusterDir))).toBe(false)
+    expect(readdirSync(dataDir)).toEqual([])
+  },
+  TIMEOUT,
+)
+
+test(
+  'servers orphaned by kill -9 of the process that started them are stopped at the next start',
+  async () => {
+    const folder = tempFolder(0o755)
+    const dataDir = join(folder, '.data')
+    const script = join(folder, 'start-and-hang.ts')
+    writeFileSync(
+      script,
+      `import { startEmbeddedPostgres } from ${JSON.stringify(join(import.meta.dir, '../src/db/embedded.ts'))}
+const quiet = () => {}
+const options = { dataDir: process.argv[2]!, logger: { debug: quiet, info: quiet, warn: quiet, error: quiet } }
+const [kept, throwaway] = await Promise.all([true, false].map((persistent) => startEmbeddedPostgres({ ...options, persistent })))
+console.log(JSON.stringify({ url: kept!.url, clusters: [kept!.clusterDir, throwaway!.clusterDir] }))
+setInterval(() => {}, 1 << 30)
+`,
+    )
+    const child = Bun.spawn({ cmd: [process.execPath, script, dataDir], stdout: 'pipe', stderr: 'inherit', env: { ...process.env, LANG: '', LC_ALL: 'C' } })
+    let orphans: number[] = []
+    try {
+      const { value } = await child.stdout.getReader().read()
+      const started = JSON.parse(new TextDecoder().decode(value)) as { url: string; clusters: string[] }
+      orphans = started.clusters.map(postmasterPid)
+
+      child.kill('SIGKILL')
+      await child.exited
+      expect(orphans.map(isRunning)).toEqual([true, true])
+
+      const { logger, text } = recordingLogger()
+      const server = await start({ dataDir, persistent: true, logger })
+      expect(text()).toContain('stopping a PostgreSQL server left running')
+      expect(text()).toContain('removed a leftover embedded PostgreSQL cluster')
+      expect(orphans.map(isRunning)).toEqual([false, false])
+      expect(existsSync(started.clusters[1]!)).toBe(false)
+      expect(server.url).toBe(started.url)
+      expect(await setting(server.url, 'server_encoding')).toBe('UTF8')
+      await server.stop()
+    } finally {
+      child.kill('SIGKILL')
+      for (const pid of orphans) if (isRunning(pid)) process.kill(pid, 'SIGINT')
+    }
+  },
+  TIMEOUT,
+)
+
+test.skipIf(!isRoot)(
+  'as root, a data folder the postgres user cannot reach is relocated under /var/tmp, and removed once its project is gone',
+  async () => {
+    const project = tempFolder()
+    const dataDir = join(project, '.data')
+    const { logger, text } = recordingLogger()
+    const first = await start({ dataDir, persistent: true, logger })
+    const home = dirname(first.clusterDir)
+    expect(home.startsWith(RELOCATED)).toBe(true)
+    expect(readFileSync(join(dataDir, 'cluster-location'), 'utf8').trim()).toBe(home)
+    expect(JSON.parse(readFileSync(join(home, 'home.json'), 'utf8')).project).toBe(realpathSync(dataDir))
+    expect(existsSync(join(home, 'native', 'bin', 'postgres'))).toBe(true)
+    for (const dir of [home, first.clusterDir]) {
+      expect(statSync(dir).uid).toBe(postgresUid())
+      expect(mode(dir)).toBe(0o700)
+    }
+    expect(mode(project)).toBe(0o700) // never loosened
+    expect(text()).toContain(home)
+
+    await withSql(first.url, (sql) => sql`create table kept (v int); insert into kept values (42)`.simple())
+    await first.stop()
+
+    // The project is moved: the pointer file moves with it, and the cluster follows.
+    const moved = `${project}-moved`
+    folders.push(moved)
+    renameSync(project, moved)
+    const second = await start({ dataDir: join(moved, '.data'), persistent: true, logger })
+    expect(second.url).toBe(first.url)
+    expect(second.clusterDir).toBe(first.clusterDir)
+    expect(JSON.parse(readFileSync(join(home, 'home.json'), 'utf8')).project).toBe(realpathSync(join(moved, '.data')))
+    expect(await withSql(second.url, async (sql) => (await sql`select v from kept`)[0]?.v)).toBe(42)
+
+    // The project is deleted while its server still runs: the next start anywhere stops it and removes the home.
+    const orphan = postmasterPid(second.clusterDir)
+    rmSync(moved, { recursive: true, force: true })
+    const other = recordingLogger()
+    const throwaway = await start({ dataDir: join(tempFolder(), '.data'), persistent: false, logger: other.logger })
+    expect(other.text()).toContain(`removed a leftover embedded PostgreSQL cluster {"location":"${home}"`)
+    expect(existsSync(home)).toBe(false)
+    expect(isRunning(orphan)).toBe(false)
+    await second.stop()
+
+    expect(throwaway.clusterDir.startsWith(RELOCATED)).toBe(true)
+    await throwaway.stop()
+    expect(existsSync(dirname(throwaway.clusterDir))).toBe(false)
+  },
+  TIMEOUT,
+)

@@ -1,0 +1,149 @@
+// The error contract: every error is JSON in the documented shape, checks come in the documented
+// order, and nothing a client sends can produce a 500.
+import { afterAll, describe, expect, test } from 'bun:test'
+import { createTestContext, uniqueEmail } from './support/context'
+
+const ctx = createTestContext({ env: { MAX_BODY_BYTES: '1000' } })
+afterAll(() => ctx.cleanup())
+
+const big = JSON.stringify({ email: uniqueEmail(), password: 'p'.repeat(2000) })
+
+describe('order of checks', () => {
+  test('an unknown route is 404 {"detail":"Not Found"}, whatever the body', async () => {
+    for (const [method, path] of [['GET', '/nope'], ['POST', '/nope'], ['GET', '/users/1/nope'], ['DELETE', '/']]) {
+      const res = await ctx.request(method!, path!, { body: big, headers: { 'content-type': 'text/plain' } })
+      expect(res.status).toBe(404)
+      expect(res.body).toEqual({ detail: 'Not Found' })
+      expect(res.headers.get('content-type')).toStartWith('application/json')
+    }
+  })
+
+  test('a known path with a wrong method is 405 with Allow, before any body check', async () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', '/users/', 'GET, HEAD, POST'],
+      ['PUT', '/users/1', 'DELETE, GET, HEAD, PATCH'],
+      ['POST', '/items/1/', 'DELETE, GET, HEAD, PATCH'],
+      ['GET', '/users/1/items/', 'POST'],
+      ['OPTIONS', '/items/', 'GET, HEAD'],
+      ['POST', '/livez', 'GET, HEAD'],
+    ]
+    for (const [method, path, allow] of cases) {
+      const res = await ctx.request(method, path, { body: big, headers: { 'content-type': 'text/plain' } })
+      expect(res.status).toBe(405)
+      expect(res.headers.get('allow')).toBe(allow)
+      expect(res.body).toEqual({ detail: 'Method Not Allowed' })
+    }
+  })
+
+  test('a body over MAX_BODY_BYTES is 413, before its type or syntax is looked at', async () => {
+    for (const contentType of ['application/json', 'text/plain']) {
+      const res = await ctx.request('POST', '/users/', { body: big + '{', headers: { 'content-type': contentType } })
+      expect(res.status).toBe(413)
+      expect(res.body).toEqual({ detail: 'Request body is larger than 1000 bytes' })
+    }
+  })
+
+  test('a streamed body (no Content-Length) is cut off at the limit with 413', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(400))
+    let sent = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 50) controller.enqueue(chunk)
+        else controller.close()
+      },
+    })
+    const response = await ctx.app.handle(
+      new Request('http://localhost/users/', { method: 'POST', body: stream, headers: { 'content-type': 'application/json' } }),
+    )
+    expect(response.status).toBe(413)
+    expect(sent).toBeLessThan(50)
+  })
+
+  test('a non-JSON or missing content type on a body is 415, before its syntax is looked at', async () => {
+    const cases: [string, Record<string, string>][] = [
+      ['{not json', { 'content-type': 'text/plain' }],
+      ['email=a@b.co&password=12345678', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['{"email":"a@b.co","password":"12345678"}', {}],
+    ]
+    for (const [body, headers] of cases) {
+      const res = await ctx.request('POST', '/users/', { body, headers })
+      expect(res.status).toBe(415)
+      expect(res.body).toEqual({ detail: 'Content-Type must be application/json' })
+    }
+  })
+
+  test('application/json with a charset, and +json types, are accepted', async () => {
+    for (const type of ['application/json; charset=utf-8', 'application/merge-patch+json']) {
+      const res = await ctx.request('POST', '/users/', { body: JSON.stringify({}), headers: { 'content-type': type } })
+      expect(res.status).toBe(422)
+    }
+  })
+
+  test('malformed JSON is 400 {"detail": ...}, before validation', async () => {
+    for (const body of ['{bad', '{"email": 5,', '[1,2', "{'a':1}", '\u00ff']) {
+      const res = await ctx.request('POST', '/users/', { body, headers: { 'content-type': 'application/json' } })
+      expect(res.status).toBe(400)
+      expect(res.body).toEqual({ detail: 'There was an error parsing the body' })
+    }
+  })
+
+  test('bytes that are not UTF-8 are 400', async () => {
+    const response = await ctx.app.handle(
+      new Request('http://localhost/users/', {
+        method: 'POST',
+        body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+        headers: { 'content-type': 'application/json' },
+      }),
+    )
+    expect(response.status).toBe(400)
+  })
+
+  test('an empty body is 422 listing the missing fields, with or without a content type', async () => {
+    for (const headers of [{ 'content-type': 'application/json' }, {}] as Record<string, string>[]) {
+      const res = await ctx.request('POST', '/users/', { body: '', headers })
+      expect(res.status).toBe(422)
+      expect(res.body.detail.map((d: any) => [d.loc, d.type])).toEqual([
+        [['body', 'email'], 'missing'],
+        [['body', 'password'], 'missing'],
+      ])
+    }
+  })
+
+  test('validation (422) comes before what the data says (404)', async () => {
+    const res = await ctx.request('POST', '/users/9223372036854775807/items/', { json: { title: '' } })
+    expect(res.status).toBe(422)
+  })
+
+  test('a deeply nested body is answered, not crashed on', async () => {
+    const deep = '['.repeat(100) + ']'.repeat(100)
+    const res = await ctx.request('POST', '/users/', { body: deep, headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(422)
+  })
+})
+
+describe('HEAD', () => {
+  test('answers like GET without a body', async () => {
+    const user = await ctx.createUser()
+    const get = await ctx.app.handle(new Request(`http://localhost/users/${user.id}`))
+    const head = await ctx.app.handle(new Request(`http://localhost/users/${user.id}`, { method: 'HEAD' }))
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'))
+    expect(await head.text()).toBe('')
+    const missing = await ctx.app.handle(new Request('http://localhost/users/9223372036854775807', { method: 'HEAD' }))
+    expect(missing.status).toBe(404)
+  })
+})
+
+describe('request ids', () => {
+  test('a sane X-Request-Id is returned as sent', async () => {
+    const res = await ctx.request('GET', '/livez', { headers: { 'x-request-id': 'abc-123.XYZ_9' } })
+    expect(res.headers.get('x-request-id')).toBe('abc-123.XYZ_9')
+  })
+
+  test('a missing or unsafe one is replaced by a fresh UUID, on errors too', async () => {
+    for (const headers of [{}, { 'x-request-id': 'has spaces and\ttabs' }, { 'x-request-id': 'x'.repeat(200) }] as Record<string, string>[]) {
+      const res = await ctx.request('GET', '/nope', { headers })
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    }
+  })
+})
