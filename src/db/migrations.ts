@@ -18,9 +18,13 @@ export interface DbmateResult {
  * Runs dbmate with the project's folders. The URL goes in the child's environment, not its
  * arguments, so the password never shows in a process list.
  */
-export async function runDbmate(args: string[], url?: string, options: { stdio?: 'inherit' | 'pipe' } = {}): Promise<DbmateResult> {
+export async function runDbmate(
+  args: string[],
+  url?: string,
+  options: { stdio?: 'inherit' | 'pipe'; schemaFile?: string } = {},
+): Promise<DbmateResult> {
   const child = Bun.spawn(
-    [resolveBinary(), '--migrations-dir', MIGRATIONS_DIR, '--schema-file', SCHEMA_FILE, ...args],
+    [resolveBinary(), '--migrations-dir', MIGRATIONS_DIR, '--schema-file', options.schemaFile ?? SCHEMA_FILE, ...args],
     {
       cwd: PROJECT_DIR,
       env: { ...process.env, ...(url !== undefined && { DATABASE_URL: url }) },

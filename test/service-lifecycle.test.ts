@@ -1,0 +1,106 @@
+// The entry point as an operator meets it: bad settings stop it with a message, pending
+// migrations stop it naming them, SIGTERM drains (readiness 503, in-flight requests finish) and
+// exits 0.
+import { afterAll, describe, expect, test } from 'bun:test'
+import postgres from 'postgres'
+import { runDbmate } from '../src/db/migrations'
+import { runServiceToExit, spawnService } from './support/service'
+import { createScratchDatabase } from './support/scratch'
+
+describe('configuration', () => {
+  test.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ MAX_BODY_BYTES: '-5' }, 'MAX_BODY_BYTES'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ DATABASE_PREPARE: 'maybe' }, 'DATABASE_PREPARE'],
+    [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX'],
+    [{ PASSWORD_HASH_MEMORY_KIB: '1024' }, 'PASSWORD_HASH_MEMORY_KIB'],
+  ])('%j stops the service with a message naming the setting', async (env, name) => {
+    const { exitCode, output } = await runServiceToExit(env)
+    expect(exitCode).toBe(1)
+    expect(output).toContain('Invalid configuration')
+    expect(output).toContain(name)
+  })
+
+  test('a malformed DATABASE_URL is named but never echoed (it may hold a password)', async () => {
+    const { exitCode, output } = await runServiceToExit({ DATABASE_URL: 'mysql://admin:hunter2@db/app' })
+    expect(exitCode).toBe(1)
+    expect(output).toContain('DATABASE_URL')
+    expect(output).not.toContain('hunter2')
+  })
+})
+
+describe('pending migrations', async () => {
+  const scratch = await createScratchDatabase()
+  afterAll(() => scratch.drop())
+
+  test('with DATABASE_URL the service refuses to start while migrations are pending, naming them', async () => {
+    const none = await runServiceToExit({ DATABASE_URL: scratch.url })
+    expect(none.exitCode).toBe(1)
+    expect(none.output).toContain('20261125090000_create_users.sql')
+    expect(none.output).toContain('20261125090100_create_items.sql')
+    expect(none.output).toContain('bun run db:migrate')
+
+    expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
+    expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
+    const one = await runServiceToExit({ DATABASE_URL: scratch.url })
+    expect(one.exitCode).toBe(1)
+    expect(one.output).not.toContain('20261125090000_create_users.sql')
+    expect(one.output).toContain('20261125090100_create_items.sql')
+  })
+})
+
+describe('shutdown', async () => {
+  const scratch = await createScratchDatabase({ migrated: true })
+  const admin = postgres(scratch.url, { max: 2, onnotice: () => {} })
+  afterAll(async () => {
+    await admin.end()
+    await scratch.drop()
+  })
+
+  test('SIGTERM: /readyz turns 503 for the drain window, in-flight requests finish, new ones are refused, exit 0', async () => {
+    const service = await spawnService({
+      env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', SHUTDOWN_DRAIN_SECONDS: '1' },
+    })
+    try {
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200)
+
+      // An in-flight request: it waits on a lock this test holds.
+      let release!: () => void
+      const lock = admin.begin(async (tx) => {
+        await tx`lock table users in access exclusive mode`
+        await new Promise<void>((resolve) => (release = resolve))
+      })
+      await Bun.sleep(100)
+      const inFlight = fetch(`${service.url}/users/1`)
+      await Bun.sleep(100)
+
+      service.process.kill('SIGTERM')
+      await Bun.sleep(200)
+      const draining = await fetch(`${service.url}/readyz`)
+      expect(draining.status).toBe(503)
+      expect(Number(draining.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+      expect((await fetch(`${service.url}/livez`)).status).toBe(200)
+
+      await Bun.sleep(1200)
+      const refused = await fetch(`${service.url}/livez`, { keepalive: false }).then(
+        () => 'answered',
+        () => 'refused',
+      )
+      expect(refused).toBe('refused')
+
+      release()
+      await lock
+      expect((await inFlight).status).toBe(404)
+      expect(await service.exited).toBe(0)
+
+      const logs = service.output.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
+      expect(logs.map((entry) => entry.msg)).toContain('shutting down')
+      expect(logs.at(-1)?.msg).toBe('stopped')
+    } finally {
+      service.process.kill('SIGKILL')
+    }
+  })
+})

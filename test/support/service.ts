@@ -1,0 +1,83 @@
+// Runs the real entry point (`bun src/index.ts`) as a child process, as an operator would.
+import { join } from 'node:path'
+
+export const PROJECT_DIR = join(import.meta.dir, '..', '..')
+
+export interface RunningService {
+  url: string
+  process: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
+  /** Everything the service printed so far, stdout and stderr, line by line. */
+  output: string[]
+  exited: Promise<number>
+}
+
+/** The environment a fresh shell would give the service: none of the test run's database settings. */
+export function serviceEnv(env: Record<string, string>): Record<string, string> {
+  const base: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !/^(DATABASE_|TEST_DATABASE_URL$|PORT$|HOST$|NODE_ENV$|LOG_LEVEL$|DATA_DIR$)/.test(key)) base[key] = value
+  }
+  return { ...base, PORT: '0', ...env }
+}
+
+function collect(stream: ReadableStream<Uint8Array>, into: string[], onLine: () => void) {
+  void (async () => {
+    let rest = ''
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const lines = (rest + chunk).split('\n')
+      rest = lines.pop() ?? ''
+      into.push(...lines)
+      onLine()
+    }
+    if (rest) into.push(rest)
+    onLine()
+  })()
+}
+
+/** Starts the service and resolves once it logs where it listens (or rejects with its output if it exits). */
+export function spawnService(options: { env: Record<string, string>; cwd?: string; entry?: string; timeoutMs?: number }): Promise<RunningService> {
+  const proc = Bun.spawn(['bun', options.entry ?? join(PROJECT_DIR, 'src', 'index.ts')], {
+    cwd: options.cwd ?? PROJECT_DIR,
+    env: serviceEnv(options.env),
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const output: string[] = []
+  return new Promise((resolve, reject) => {
+    let done = false
+    const timer = setTimeout(() => finish(new Error(`the service did not start in time:\n${output.join('\n')}`)), options.timeoutMs ?? 30_000)
+    const finish = (error?: Error, url?: string) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      if (error) {
+        proc.kill('SIGKILL')
+        reject(error)
+      } else resolve({ url: url!, process: proc, output, exited: proc.exited })
+    }
+    const check = () => {
+      const line = output.find((l) => l.includes('listening'))
+      const match = line?.match(/(http:\/\/[^\s"]+)/)
+      if (match) finish(undefined, match[1]!)
+    }
+    collect(proc.stdout, output, check)
+    collect(proc.stderr, output, check)
+    proc.exited.then((code) => finish(new Error(`the service exited with ${code} before listening:\n${output.join('\n')}`)))
+  })
+}
+
+/** Runs the entry point to completion (for start-up failures) and returns its exit code and output. */
+export async function runServiceToExit(env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+  const proc = Bun.spawn(['bun', join(PROJECT_DIR, 'src', 'index.ts')], {
+    cwd: PROJECT_DIR,
+    env: serviceEnv(env),
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  clearTimeout(timer)
+  return { exitCode, output: stdout + stderr }
+}
