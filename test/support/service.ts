@@ -23,8 +23,9 @@ export function serviceEnv(env: Record<string, string>): Record<string, string> 
 function collect(stream: ReadableStream<Uint8Array>, into: string[], onLine: () => void) {
   void (async () => {
     let rest = ''
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const lines = (rest + chunk).split('\n')
+    const decoder = new TextDecoder()
+    for await (const bytes of stream) {
+      const lines = (rest + decoder.decode(bytes, { stream: true })).split('\n')
       rest = lines.pop() ?? ''
       into.push(...lines)
       onLine()
