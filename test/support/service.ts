@@ -35,19 +35,33 @@ function collect(stream: ReadableStream<Uint8Array>, into: string[], onLine: () 
   })()
 }
 
+export interface SpawnOptions {
+  env: Record<string, string>
+  /** Default: `bun <project>/src/index.ts`. */
+  command?: string[]
+  cwd?: string
+  /** Its own process group, so a test can signal the group as a terminal's Ctrl-C does. */
+  detached?: boolean
+  uid?: number
+  gid?: number
+  timeoutMs?: number
+}
+
 /** Starts the service and resolves once it logs where it listens (or rejects with its output if it exits). */
-export function spawnService(options: { env: Record<string, string>; cwd?: string; entry?: string; timeoutMs?: number }): Promise<RunningService> {
-  const proc = Bun.spawn(['bun', options.entry ?? join(PROJECT_DIR, 'src', 'index.ts')], {
+export function spawnService(options: SpawnOptions): Promise<RunningService> {
+  const proc = Bun.spawn(options.command ?? ['bun', join(PROJECT_DIR, 'src', 'index.ts')], {
     cwd: options.cwd ?? PROJECT_DIR,
     env: serviceEnv(options.env),
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
+    detached: options.detached,
+    ...(options.uid !== undefined && { uid: options.uid, gid: options.gid }),
   })
   const output: string[] = []
   return new Promise((resolve, reject) => {
     let done = false
-    const timer = setTimeout(() => finish(new Error(`the service did not start in time:\n${output.join('\n')}`)), options.timeoutMs ?? 30_000)
+    const timer = setTimeout(() => finish(new Error(`the service did not start in time:\n${output.join('\n')}`)), options.timeoutMs ?? 60_000)
     const finish = (error?: Error, url?: string) => {
       if (done) return
       done = true
