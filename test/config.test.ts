@@ -1,0 +1,62 @@
+// Configuration is read in one place, with documented defaults, and every setting is listed in
+// .env.example.
+import { describe, expect, test } from 'bun:test'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError, loadConfig } from '../src/config'
+
+describe('loadConfig', () => {
+  test('defaults: development, 127.0.0.1:3000, 1 MiB bodies, OWASP argon2id, no drain window', () => {
+    const config = loadConfig({}, '/srv/app')
+    expect(config).toMatchObject({
+      env: 'development',
+      host: '127.0.0.1',
+      port: 3000,
+      logLevel: 'info',
+      maxBodyBytes: 1_048_576,
+      drainSeconds: 0,
+      dataDir: '/srv/app/.data',
+      database: { url: undefined, migrationUrl: undefined, poolMax: 10, prepare: true },
+      passwordHash: { memoryKib: 19_456, timeCost: 2, concurrency: 2 * availableParallelism() },
+    })
+  })
+
+  test('production turns on a drain window; empty values mean the default', () => {
+    const config = loadConfig({ NODE_ENV: 'production', PORT: '', DATABASE_PREPARE: 'false', DATABASE_URL: 'postgres://u:p@db:5432/app' })
+    expect(config.env).toBe('production')
+    expect(config.drainSeconds).toBe(5)
+    expect(config.port).toBe(3000)
+    expect(config.database.prepare).toBe(false)
+    expect(config.database.migrationUrl).toBe('postgres://u:p@db:5432/app')
+  })
+
+  test('DATABASE_MIGRATION_URL overrides where migrations connect', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://u:p@pgbouncer:6432/app', DATABASE_MIGRATION_URL: 'postgres://u:p@primary:5432/app' })
+    expect(config.database.migrationUrl).toBe('postgres://u:p@primary:5432/app')
+  })
+
+  test('every problem is reported at once, each naming its setting', () => {
+    const error = (() => {
+      try {
+        loadConfig({ PORT: 'x', LOG_LEVEL: 'chatty', DATABASE_URL: 'http://user:pw@host/db' })
+      } catch (e) {
+        return e
+      }
+    })() as ConfigError
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.problems).toHaveLength(3)
+    expect(error.message).toContain('PORT')
+    expect(error.message).toContain('LOG_LEVEL')
+    expect(error.message).toContain('DATABASE_URL')
+    expect(error.message).not.toContain('pw@')
+  })
+})
+
+test('.env.example lists every setting config.ts reads', async () => {
+  const source = await Bun.file(join(import.meta.dir, '..', 'src', 'config.ts')).text()
+  const read = [...source.matchAll(/read\.\w+\('([A-Z_]+)'/g)].map((m) => m[1]!)
+  expect(read.length).toBeGreaterThan(20)
+  const example = await Bun.file(join(import.meta.dir, '..', '.env.example')).text()
+  const listed = new Set([...example.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]))
+  expect(read.filter((name) => !listed.has(name))).toEqual([])
+})
