@@ -104,3 +104,54 @@ describe('shutdown', async () => {
     }
   })
 })
+
+describe('served over HTTP', async () => {
+  const scratch = await createScratchDatabase({ migrated: true })
+  const service = await spawnService({
+    env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', IDLE_TIMEOUT_SECONDS: '1' },
+  })
+  afterAll(async () => {
+    service.process.kill('SIGTERM')
+    await service.exited
+    await scratch.drop()
+  })
+
+  test('a body over MAX_BODY_BYTES gets the JSON 413, not an empty one from Bun', async () => {
+    const response = await fetch(`${service.url}/users/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'big@example.com', password: 'x'.repeat(5_000_000) }),
+    })
+    expect(response.status).toBe(413)
+    expect(await response.json()).toEqual({ detail: 'Request body is larger than 1000 bytes' })
+  })
+
+  test('HEAD has headers and no body', async () => {
+    const response = await fetch(`${service.url}/livez`, { method: 'HEAD' })
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('')
+  })
+
+  test('a client that stalls mid-request is disconnected after IDLE_TIMEOUT_SECONDS', async () => {
+    const { hostname, port } = new URL(service.url)
+    const closed = Promise.withResolvers<number>()
+    const opened = performance.now()
+    const socket = await Bun.connect({
+      hostname,
+      port: Number(port),
+      socket: { data() {}, close: () => closed.resolve(performance.now() - opened) },
+    })
+    socket.write('POST /users/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em')
+    const after = await Promise.race([closed.promise, Bun.sleep(6000).then(() => Infinity)])
+    socket.end()
+    expect(after).toBeLessThan(6000)
+  })
+
+  test('production logs are JSON lines with the request id, one per request', async () => {
+    await fetch(`${service.url}/livez`, { headers: { 'x-request-id': 'prod-log-check' } })
+    await Bun.sleep(50)
+    const lines = service.output.filter((line) => line.includes('prod-log-check'))
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', msg: 'request', method: 'GET', path: '/livez', status: 200, request_id: 'prod-log-check' })
+  })
+})
