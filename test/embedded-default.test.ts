@@ -1,11 +1,14 @@
 // `bun run start` with no DATABASE_URL on a fresh checkout: a real PostgreSQL from npm under
 // ./.data, migrated, serving; Ctrl-C stops everything with exit 0, and the data is there on the
 // next start. As root (CI, containers) and as an ordinary user.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chownSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PROJECT_DIR, spawnService } from './support/service'
+
+// Starting servers and clusters takes seconds on two cores.
+setDefaultTimeout(60_000)
 
 const isRoot = process.getuid?.() === 0
 const folders: string[] = []

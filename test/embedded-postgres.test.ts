@@ -1,11 +1,14 @@
 // Starts real embedded PostgreSQL clusters in temporary folders; never touches a database it did not create.
-import { afterAll, expect, test } from 'bun:test'
+import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
 import { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from '../src/db/embedded'
 import type { Logger } from '../src/logger'
+
+// Starting servers and clusters takes seconds on two cores.
+setDefaultTimeout(60_000)
 
 const isRoot = process.getuid?.() === 0
 const RELOCATED = '/var/tmp/users-service-pg-'

@@ -3,12 +3,15 @@
 // the app serves, and a typed client generated from it (openapi-typescript + openapi-fetch)
 // that type-checks and works end to end against the running app.
 import { Validator } from '@seriousme/openapi-schema-validator'
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import openapiTS, { astToString } from 'openapi-typescript'
 import { createTestContext, uniqueEmail } from './support/context'
+
+// Type-checking and running a generated client takes seconds on two cores.
+setDefaultTimeout(60_000)
 
 type Schema = Record<string, any>
 

@@ -1,16 +1,13 @@
 // Runs once before all test files: a database for the whole run, migrated as in production.
 // TEST_DATABASE_URL, when set, is used as it is (tests only ever delete rows they made);
 // otherwise a throwaway embedded PostgreSQL is started and stopped when the run ends.
-import { afterAll, setDefaultTimeout } from 'bun:test'
+import { afterAll } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmbeddedPostgres } from '../src/db/embedded'
 import { applyMigrations } from '../src/db/migrations'
 import { createLogger } from '../src/logger'
-
-// Starting servers and argon2id hashing make some tests take seconds on two cores.
-setDefaultTimeout(30_000)
 
 if (!process.env.TEST_DATABASE_URL) {
   const dataDir = mkdtempSync(join(tmpdir(), 'users-service-test-'))

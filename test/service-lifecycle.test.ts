@@ -1,11 +1,14 @@
 // The entry point as an operator meets it: bad settings stop it with a message, pending
 // migrations stop it naming them, SIGTERM drains (readiness 503, in-flight requests finish) and
 // exits 0.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import postgres from 'postgres'
 import { runDbmate } from '../src/db/migrations'
 import { runServiceToExit, spawnService } from './support/service'
 import { createScratchDatabase } from './support/scratch'
+
+// Starting servers and clusters takes seconds on two cores.
+setDefaultTimeout(60_000)
 
 describe('configuration', () => {
   test.each([
@@ -108,7 +111,7 @@ describe('shutdown', async () => {
 describe('served over HTTP', async () => {
   const scratch = await createScratchDatabase({ migrated: true })
   const service = await spawnService({
-    env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', IDLE_TIMEOUT_SECONDS: '1' },
+    env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', IDLE_TIMEOUT_SECONDS: '1', SHUTDOWN_DRAIN_SECONDS: '0' },
   })
   afterAll(async () => {
     service.process.kill('SIGTERM')
