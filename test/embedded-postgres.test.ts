@@ -173,7 +173,7 @@ test(
     const script = join(folder, 'start-and-hang.ts')
     writeFileSync(
       script,
-      `import { startEmbeddedPostgres } from ${JSON.stringify(join(import.meta.dir, '../src/db/embedded.ts'))}
+      `import { startEmbeddedPostgres } from ${JSON.stringify(join(import.meta.dir, '../src/db/embedded/index.ts'))}
 const quiet = () => {}
 const options = { dataDir: process.argv[2]!, logger: { debug: quiet, info: quiet, warn: quiet, error: quiet } }
 const [kept, throwaway] = await Promise.all([true, false].map((persistent) => startEmbeddedPostgres({ ...options, persistent })))

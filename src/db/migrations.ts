@@ -45,7 +45,8 @@ export async function runDbmate(
 export async function applyMigrations(url: string): Promise<string[]> {
   const result = await runDbmate(['--wait', '--no-dump-schema', 'up'], url)
   if (result.exitCode !== 0) throw new Error(`dbmate up failed:\n${result.output}`)
-  return result.output.split('\n').filter((line) => line.startsWith('Applied:')).map((line) => line.slice('Applied:'.length).trim())
+  // dbmate prints "Applied: <file> in <duration>" per migration.
+  return [...result.output.matchAll(/^Applied: (\S+)/gm)].map((match) => match[1]!)
 }
 
 /** The migration files not yet recorded in dbmate's `schema_migrations` table. */

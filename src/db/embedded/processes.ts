@@ -1,0 +1,123 @@
+// Processes seen through /proc: the owner recorded in a home, servers left running (orphans), stopping a
+// process with escalating signals, and waiting for it.
+
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from '../../logger'
+
+const OWNER_FILE = 'postgres.owner'
+// Fast shutdown first; immediate shutdown (SIGQUIT, which still stops the children) and SIGKILL only if it hangs.
+const STOP_STEPS: ReadonlyArray<readonly [NodeJS.Signals, number]> = [
+  ['SIGINT', 15_000],
+  ['SIGQUIT', 5_000],
+  ['SIGKILL', 5_000],
+]
+
+/** State letter and start time of a process; undefined when there is no such process (or no /proc). */
+function procStat(pid: number): { state: string; start: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { state: fields[0] ?? '', start: fields[19] ?? '' }
+  } catch {
+    return undefined
+  }
+}
+
+/** Zombies count as gone: where PID 1 does not reap (some containers) a dead server stays one. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  return procStat(pid)?.state !== 'Z'
+}
+
+/** PID and start time, so that a reused PID is not mistaken for the owner. */
+export function writeOwner(dir: string): void {
+  writeFileSync(join(dir, OWNER_FILE), `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`)
+}
+
+function readOwner(dir: string): { pid: number; start: string } | undefined {
+  try {
+    const [pid, start = ''] = readFileSync(join(dir, OWNER_FILE), 'utf8').trim().split(' ')
+    return { pid: Number(pid), start }
+  } catch {
+    return undefined
+  }
+}
+
+export function ownerAlive(dir: string): boolean {
+  const owner = readOwner(dir)
+  return owner !== undefined && isRunning(owner.pid) && (procStat(owner.pid)?.start ?? '') === owner.start
+}
+
+/** The PID of a server still running on this cluster: named in postmaster.pid, and its command line names the data directory. */
+export function runningPostmaster(clusterDir: string): number | undefined {
+  let pid: number
+  try {
+    pid = Number(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+  } catch {
+    return undefined
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return undefined
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(clusterDir) ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A server left running by a `kill -9` of an earlier service is stopped; one whose service still runs is not. */
+export async function stopOrphan(home: string, clusterDir: string, logger: Logger): Promise<void> {
+  const pid = runningPostmaster(clusterDir)
+  if (pid === undefined) return
+  if (ownerAlive(home)) {
+    throw new Error(`the PostgreSQL cluster in ${clusterDir} is in use by process ${readOwner(home)?.pid} (another instance of the service?)`)
+  }
+  logger.warn('stopping a PostgreSQL server left running by an earlier run of the service', { pid, clusterDir })
+  await stopPid(pid)
+}
+
+export async function stopPid(pid: number): Promise<void> {
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name)
+    } catch {
+      // already gone
+    }
+  }
+  const stopped = await shutDown(signal, (ms) => waitFor(() => !isRunning(pid), ms))
+  if (!stopped) throw new Error(`could not stop PostgreSQL process ${pid}`)
+}
+
+export async function shutDown(signal: (name: NodeJS.Signals) => void, exitsWithin: (ms: number) => Promise<boolean>): Promise<boolean> {
+  for (const [name, ms] of STOP_STEPS) {
+    signal(name)
+    if (await exitsWithin(ms)) return true
+  }
+  return false
+}
+
+async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms
+  while (!condition()) {
+    if (performance.now() > deadline) return false
+    await Bun.sleep(20)
+  }
+  return true
+}
+
+/** Whether the promise settles within ms; the timer is cleared so it does not keep the process alive. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([promise.then(() => true), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
