@@ -116,7 +116,7 @@ CREATE INDEX items_owner_id_idx ON public.items USING btree (owner_id);
 -- Name: users_email_lower_key; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE UNIQUE INDEX users_email_lower_key ON public.users USING btree (lower(email));
+CREATE UNIQUE INDEX users_email_lower_key ON public.users USING btree (lower((email COLLATE "und-x-icu")));
 
 
 --

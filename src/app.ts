@@ -35,7 +35,8 @@ export function createApp({ sql, config, logger = createLogger({ level: 'silent'
   let allowedMethods: (path: string) => string[] = () => []
   let handle: (request: Request) => Promise<Response> = () => Promise.reject(new Error('The app is not built yet'))
 
-  const app = new Elysia()
+  // Every response goes through the hooks (request ids, logs, the docs guard): no Bun static routes.
+  const app = new Elysia({ nativeStaticResponse: false })
     .use(requestLog(logger))
     .use(errorHandler({ logger, allowedMethods: (path) => allowedMethods(path) }))
     .onParse({ as: 'global' }, parseJsonBody(config.maxBodyBytes))

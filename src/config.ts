@@ -13,6 +13,8 @@ export interface DatabaseConfig {
   connectTimeoutSeconds: number
   idleTimeoutSeconds: number
   statementTimeoutMs: number
+  /** Client-side deadline once a query has its connection; 0: none. */
+  queryTimeoutMs: number
   /** false behind PgBouncer in transaction mode. */
   prepare: boolean
   queueMax: number
@@ -142,6 +144,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       connectTimeoutSeconds: read.int('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1, 300),
       idleTimeoutSeconds: read.int('DATABASE_IDLE_TIMEOUT_SECONDS', 60, 0, 86400),
       statementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
+      queryTimeoutMs: read.int('DATABASE_QUERY_TIMEOUT_MS', 12_000, 0, 3_600_000),
       prepare: read.bool('DATABASE_PREPARE', true),
       queueMax: read.int('DATABASE_QUEUE_MAX', 1000, 0, 1_000_000),
       queueTimeoutMs: read.int('DATABASE_QUEUE_TIMEOUT_MS', 2000, 1, 60_000),

@@ -3,16 +3,18 @@
 //
 // The plugin generates the document from the routes' TypeBox schemas; `/openapi.json` serves it
 // normalised (OpenAPI 3.1, JSON-only bodies, described responses, string-validated integers
-// documented as integers). The plugin's own page loads swagger-ui from a CDN with an inline
-// script, so `/docs` is our page over swagger-ui-dist's files, which works offline and under a
-// strict Content-Security-Policy.
+// documented as integers). The plugin also registers its own page, which loads a UI from a CDN,
+// and its raw document: both answer 404 to clients (the raw document is only read internally).
+// `/docs` is our page over swagger-ui-dist's files, which works offline and under a strict
+// Content-Security-Policy.
 import { swagger } from '@elysiajs/swagger'
 import { Elysia } from 'elysia'
 import { dirname, join } from 'node:path'
 import { NotFoundError } from './errors'
 import { INTEGER_FORMAT_PREFIX } from './http/schema'
 
-const PLUGIN_SPEC_PATH = '/docs/plugin/openapi.json'
+const PLUGIN_PATH = '/docs/plugin'
+const PLUGIN_SPEC_PATH = `${PLUGIN_PATH}/openapi.json`
 const uiDir = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 const initScript = join(import.meta.dir, 'docs-assets', 'init.js')
 
@@ -44,12 +46,13 @@ const page = `<!doctype html>
 </html>
 `
 
-const assets: Record<string, { file: string; type: string }> = {
-  'swagger-ui.css': { file: join(uiDir, 'swagger-ui.css'), type: 'text/css; charset=utf-8' },
-  'swagger-ui-bundle.js': { file: join(uiDir, 'swagger-ui-bundle.js'), type: 'text/javascript; charset=utf-8' },
-  'favicon-32x32.png': { file: join(uiDir, 'favicon-32x32.png'), type: 'image/png' },
-  'init.js': { file: initScript, type: 'text/javascript; charset=utf-8' },
-}
+// A Map, not an object: `/docs/constructor` must not find Object.prototype's members.
+const assets = new Map<string, { file: string; type: string }>([
+  ['swagger-ui.css', { file: join(uiDir, 'swagger-ui.css'), type: 'text/css; charset=utf-8' }],
+  ['swagger-ui-bundle.js', { file: join(uiDir, 'swagger-ui-bundle.js'), type: 'text/javascript; charset=utf-8' }],
+  ['favicon-32x32.png', { file: join(uiDir, 'favicon-32x32.png'), type: 'image/png' }],
+  ['init.js', { file: initScript, type: 'text/javascript; charset=utf-8' }],
+])
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type JsonObject = { [key: string]: Json }
@@ -96,10 +99,16 @@ function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
         const model = isObject(ref) && typeof ref.$ref === 'string' ? schemas[ref.$ref.split('/').pop()!] : undefined
         const describedModel = Number(status) < 400 && isObject(model) && typeof model.description === 'string'
         const description = describedModel ? (model.description as string) : statusText(status)
-        operation.responses[status] = { description, ...(content && { content }) }
+        operation.responses[status] = { description, ...(responseHeaders[status] && { headers: responseHeaders[status] }), ...(content && { content }) }
       }
     }
   }
+}
+
+/** Headers the contract sets, for clients that read them: where a created row is, when to retry. */
+const responseHeaders: Record<string, JsonObject> = {
+  '201': { Location: { description: 'The path of the created resource.', schema: { type: 'string' } } },
+  '503': { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } } },
 }
 
 const statusText = (status: string) =>
@@ -131,15 +140,21 @@ export interface DocsOptions {
 
 export function docs({ handle }: DocsOptions) {
   let document: Promise<JsonObject> | undefined
+  const internal = new WeakSet<Request>()
   const load = async () => {
-    const response = await handle(new Request(`http://localhost${PLUGIN_SPEC_PATH}`))
+    const request = new Request(`http://localhost${PLUGIN_SPEC_PATH}`)
+    internal.add(request)
+    const response = await handle(request)
     return normaliseDocument((await response.json()) as JsonObject)
   }
   const hidden = { detail: { hide: true } }
   return new Elysia({ name: 'docs' })
+    .onRequest(({ request }) => {
+      if (new URL(request.url).pathname.startsWith(PLUGIN_PATH) && !internal.has(request)) throw new NotFoundError()
+    })
     .use(
       swagger({
-        path: '/docs/plugin',
+        path: PLUGIN_PATH,
         specPath: PLUGIN_SPEC_PATH,
         exclude: [/^\/docs/, '/openapi.json'],
         documentation: {
@@ -164,7 +179,7 @@ export function docs({ handle }: DocsOptions) {
       return page
     }, hidden)
     .get('/docs/:asset', ({ params }) => {
-      const asset = assets[params.asset]
+      const asset = assets.get(params.asset)
       if (!asset) throw new NotFoundError()
       return new Response(Bun.file(asset.file), {
         headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },

@@ -120,6 +120,14 @@ test(
 
       // A second start while the first server runs must not take it over.
       await expect(startEmbeddedPostgres({ dataDir, persistent: true, logger })).rejects.toThrow(/in use by process/)
+      // The db:* commands attach to it instead; their stop() leaves it to its owner.
+      const attached = await startEmbeddedPostgres({ dataDir, persistent: true, attach: true, logger })
+      expect(attached.url).toBe(first.url)
+      expect(attached.clusterDir).toBe(first.clusterDir)
+      await attached.stop()
+      expect(isRunning(pid)).toBe(true)
+      expect(await withSql(first.url, async (sql) => (await sql`select v from kept`)[0]?.v)).toBe('grüße ✓')
+      expect(text()).toContain('attached to the running embedded PostgreSQL')
 
       await first.stop()
       await first.stop()
@@ -257,3 +265,56 @@ test.skipIf(!isRoot)(
   },
   TIMEOUT,
 )
+
+test(
+  'a test run interrupted by Ctrl-C stops its throwaway cluster and removes its files (test/preload.ts)',
+  async () => {
+    const file = join(tempFolder(0o755), 'sleeps.test.ts')
+    writeFileSync(file, `import { test } from 'bun:test'\ntest('sleeps', async () => {\n  console.log('DATABASE', process.env.TEST_DATABASE_URL)\n  await Bun.sleep(60_000)\n}, 120_000)\n`)
+    const env: Record<string, string | undefined> = { ...process.env, TEST_DATABASE_URL: undefined }
+    const run = Bun.spawn({ cmd: [process.execPath, 'test', file], cwd: join(import.meta.dir, '..'), env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    try {
+      const printed = await firstMatch(run.stdout, /DATABASE (\S+)/)
+      const port = new URL(printed).port
+      // The run's postmaster: the one listening on the port its tests were given.
+      const clusterDir = postgresDataDirs().find((entry) => entry.port === port)?.dir
+      expect(clusterDir).toBeDefined()
+      const pid = postmasterPid(clusterDir!)
+
+      run.kill('SIGINT')
+      expect(await run.exited).toBe(130)
+      expect(isRunning(pid)).toBe(false)
+      expect(existsSync(dirname(clusterDir!))).toBe(false)
+    } finally {
+      run.kill('SIGKILL')
+    }
+  },
+  TIMEOUT,
+)
+
+/** The first capture of pattern in what the stream prints. */
+async function firstMatch(stream: ReadableStream<Uint8Array>, pattern: RegExp): Promise<string> {
+  let text = ''
+  const decoder = new TextDecoder()
+  for await (const chunk of stream) {
+    text += decoder.decode(chunk, { stream: true })
+    const match = text.match(pattern)
+    if (match) return match[1]!
+  }
+  throw new Error(`the test run ended without printing ${pattern}:\n${text}`)
+}
+
+/** `-D` and `-p` of every postmaster running from a platform package's programs. */
+function postgresDataDirs(): { dir: string; port: string }[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .flatMap((pid) => {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+        const value = (flag: string) => args[args.indexOf(flag) + 1]
+        return args[0]?.endsWith('/bin/postgres') && args.includes('-D') && args.includes('-p') ? [{ dir: value('-D')!, port: value('-p')! }] : []
+      } catch {
+        return []
+      }
+    })
+}

@@ -6,6 +6,8 @@ import { createSql } from '../src/db/client'
 import { createDatabase } from '../src/db/database'
 import { ServiceUnavailableError } from '../src/errors'
 import { Gate } from '../src/gate'
+import { createItemsRepository } from '../src/modules/items/repository'
+import { createUsersRepository } from '../src/modules/users/repository'
 import { databaseUrl, silentLogger, testConfig, uniqueEmail } from './support/context'
 
 const deferred = () => {
@@ -80,14 +82,12 @@ describe('Database.transaction', () => {
   const db = createDatabase(sql, config.database)
   afterAll(() => sql.end({ timeout: 5 }))
 
-  test('holds one permit from begin to end, and rolls everything back when it throws', async () => {
+  test('composes repositories on one connection, holds one permit throughout, and rolls back when it throws', async () => {
     const email = uniqueEmail('rollback')
     const error = await db
       .transaction(async (tx) => {
-        expect(db.gate.inFlight).toBe(1)
-        await tx`insert into users (email, hashed_password) values (${email}, 'x')`
-        const [user] = await tx<[{ id: string }]>`select id from users where email = ${email}`
-        await tx`insert into items (title, owner_id) values ('half', ${user!.id})`
+        const user = await createUsersRepository(tx).createUser({ email, hashed_password: 'x' })
+        await createItemsRepository(tx).createItem(String(user.id), { title: 'half' })
         expect(db.gate.inFlight).toBe(1)
         throw new Error('fail after two writes')
       })
@@ -95,15 +95,21 @@ describe('Database.transaction', () => {
     expect(error.message).toBe('fail after two writes')
     expect(db.gate.inFlight).toBe(0)
     expect(await sql`select 1 from users where email = ${email}`).toHaveLength(0)
+    expect(await sql`select 1 from items where title = 'half' and owner_id not in (select id from users)`).toHaveLength(0)
   })
 
-  test('commits when it returns', async () => {
+  test('commits when it returns; a nested transaction is a savepoint', async () => {
     const email = uniqueEmail('commit')
-    const id = await db.transaction(async (tx) => {
-      const [row] = await tx<[{ id: string }]>`insert into users (email, hashed_password) values (${email}, 'x') returning id`
-      return row!.id
+    const user = await db.transaction(async (tx) => {
+      const users = createUsersRepository(tx)
+      const created = await users.createUser({ email, hashed_password: 'x' })
+      const nested = await tx.transaction((inner) => createItemsRepository(inner).createItem(String(created.id), { title: 'nested' }).then(() => Promise.reject(new Error('undo the item'))))
+        .catch((e: Error) => e.message)
+      expect(nested).toBe('undo the item')
+      return created
     })
-    expect(await sql`select 1 from users where id = ${id}`).toHaveLength(1)
-    await sql`delete from users where id = ${id}`
+    expect(await sql`select 1 from users where id = ${user.id}`).toHaveLength(1)
+    expect(await sql`select 1 from items where owner_id = ${user.id}`).toHaveLength(0)
+    await sql`delete from users where id = ${user.id}`
   })
 })

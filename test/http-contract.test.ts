@@ -114,10 +114,20 @@ describe('order of checks', () => {
     expect(res.status).toBe(422)
   })
 
-  test('a deeply nested body is answered, not crashed on', async () => {
-    const deep = '['.repeat(100) + ']'.repeat(100)
-    const res = await ctx.request('POST', '/users/', { body: deep, headers: { 'content-type': 'application/json' } })
-    expect(res.status).toBe(422)
+  test('a deeply nested body, or field, is a 422, never a crash', async () => {
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n)
+    for (const body of [deep(100), `{"email":${deep(40)},"password":"correct horse battery"}`]) {
+      const res = await ctx.request('POST', '/users/', { body, headers: { 'content-type': 'application/json' } })
+      expect(res.status).toBe(422)
+      expect(res.body.detail[0].loc).toEqual(['body'])
+    }
+  })
+
+  test('a body sent with DELETE is ignored, whatever it is', async () => {
+    const user = await ctx.createUser()
+    const res = await ctx.request('DELETE', `/users/${user.id}`, { body: '{not json', headers: { 'content-type': 'text/plain' } })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ ok: true })
   })
 })
 

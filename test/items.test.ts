@@ -49,6 +49,7 @@ describe('POST /users/{user_id}/items/', () => {
     [{ title: null }, 'title', 'string_type'],
     [{ title: 'ok', description: 'd'.repeat(10_001) }, 'description', 'string_too_long'],
     [{ title: 'ok', description: 'nul \u0000' }, 'description', 'string_pattern_mismatch'],
+    [{ title: 'lone \ud800' }, 'title', 'string_pattern_mismatch'],
     [{ title: 'ok', description: 7 }, 'description', 'string_type'],
   ])('invalid body, case %#: 422 at the field', async (json, field, type) => {
     const res = await newItem(json)
@@ -72,6 +73,15 @@ describe('GET /items/', () => {
     expect(res.body).toEqual([a, b])
     const skip = await ctx.request('GET', `/items?skip=${offset + 1}&limit=1`)
     expect(skip.body).toEqual([b])
+  })
+
+  test('without a limit, a page holds 100 items', async () => {
+    const rows = await ctx.sql<{ id: number }[]>`
+      insert into items (title, owner_id) select 'page ' || g, ${owner.id} from generate_series(1, 101) g returning id::int`
+    const [{ n }] = await ctx.sql<[{ n: number }]>`select count(*)::int as n from items where id < ${rows[0]!.id}`
+    const res = await ctx.request('GET', `/items/?skip=${n}`)
+    expect(res.status).toBe(200)
+    expect(res.body.map((i: { id: number }) => i.id)).toEqual(rows.slice(0, 100).map((r) => r.id))
   })
 
   test('limit out of range is 422', async () => {

@@ -238,6 +238,13 @@ describe('GET /openapi.json', () => {
     expect(new Set(ids).size).toBe(ids.length)
   })
 
+  test('declares the Location header of every 201 and the Retry-After header of every 503', () => {
+    for (const { key, op } of operations()) {
+      if (op.responses['201']) expect({ key, header: op.responses['201'].headers?.Location?.schema }).toEqual({ key, header: { type: 'string' } })
+      if (op.responses['503']) expect({ key, header: op.responses['503'].headers?.['Retry-After']?.schema?.type }).toEqual({ key, header: 'integer' })
+    }
+  })
+
   test('no request field or parameter has a `default` (typed clients would have to send it)', () => {
     const withDefault = requestSchemas().flatMap(({ at, schema }) => reachable(schema, at).filter(({ schema: s }) => 'default' in s).map(({ at: where }) => where))
     expect(withDefault).toEqual([])
@@ -265,8 +272,12 @@ describe('GET /openapi.json', () => {
       expect({ key, status: res.status }).not.toEqual({ key, status: 405 })
       expect({ key, documented: Object.keys(op.responses).includes(String(res.status)) }).toEqual({ key, documented: true })
     }
-    // The hidden routes exist all the same.
-    for (const path of ['/docs', '/docs/plugin', '/openapi.json']) expect((await ctx.request('GET', path)).status).toBe(200)
+    // Our hidden routes answer; the plugin's own page (CDN scripts) and raw document do not.
+    for (const path of ['/docs', '/openapi.json']) expect((await ctx.request('GET', path)).status).toBe(200)
+    for (const path of ['/docs/plugin', '/docs/plugin/', '/docs/plugin/openapi.json', '/docs/constructor', '/docs/toString']) {
+      const res = await ctx.request('GET', path)
+      expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 404, body: { detail: 'Not Found' } })
+    }
   })
 })
 

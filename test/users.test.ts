@@ -31,6 +31,13 @@ describe('POST /users/', () => {
     expect(count).toBe(1)
   })
 
+  test('letter case is ignored beyond ASCII too', async () => {
+    const local = `ünï-${crypto.randomUUID()}`
+    await ctx.createUser({ email: `${local}@exämple.com` })
+    const res = await ctx.request('POST', '/users/', { json: { email: `${local.toUpperCase()}@EXÄMPLE.COM`, password: 'correct horse battery' } })
+    expect(res.status).toBe(409)
+  })
+
   test('emails are trimmed and NFC-normalised before they are stored and compared', async () => {
     const local = `jose-${crypto.randomUUID()}`
     const nfd = `  ${local}\u0301@example.com `.normalize('NFD')
@@ -64,6 +71,8 @@ describe('POST /users/', () => {
     [{ email: 'a@b.co', password: 'p'.repeat(129) }, [['password', 'string_too_long']]],
     [{ email: 'a@b.co', password: 'nul\u0000byte-password' }, [['password', 'string_pattern_mismatch']]],
     [{ email: 'a\u0000b@example.com', password: 'correct horse battery' }, [['email', 'value_error']]],
+    [{ email: 'a\ud800b@example.com', password: 'correct horse battery' }, [['email', 'value_error']]],
+    [{ email: 'a@b.co', password: 'lone \udc00 surrogate' }, [['password', 'string_pattern_mismatch']]],
     [{ email: 42, password: 12345678 }, [['email', 'string_type'], ['password', 'string_type']]],
     [{ email: null, password: 'correct horse battery' }, [['email', 'string_type']]],
   ])('invalid body, case %#: 422 naming each field, never echoing values', async (json, expected) => {
@@ -77,6 +86,13 @@ describe('POST /users/', () => {
     }
     expect(res.text).not.toContain('correct horse battery')
     expect(res.text).not.toContain('"short"')
+  })
+
+  test('a field nested thousands of levels deep is a 422 at ["body"], not a stack overflow', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000)
+    const res = await ctx.request('POST', '/users/', { body: `{"email":"a@b.co","password":${deep}}`, headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(422)
+    expect(res.body.detail).toEqual([{ loc: ['body'], msg: expect.any(String), type: 'value_error' }])
   })
 
   test.each([['a@b.co', 'password123'], 'a@b.co', 5, null, true])('a body that is not an object (%j) is 422 at ["body"]', async (json) => {
@@ -108,10 +124,16 @@ describe('GET /users/', () => {
     expect(skipped.body.map((u: any) => u.id)).toEqual([b.id])
   })
 
-  test('the default page is at most 100 users', async () => {
-    const res = await ctx.request('GET', '/users/')
+  test('without a limit, a page holds 100 users', async () => {
+    const rows = await ctx.sql<{ id: number }[]>`
+      insert into users (email, hashed_password)
+      select 'page-' || g || '-' || ${crypto.randomUUID()} || '@example.com', 'x' from generate_series(1, 101) g
+      returning id::int`
+    for (const row of rows) ctx.track(row.id)
+    const [{ n }] = await ctx.sql<[{ n: number }]>`select count(*)::int as n from users where id < ${rows[0]!.id}`
+    const res = await ctx.request('GET', `/users/?offset=${n}`)
     expect(res.status).toBe(200)
-    expect(res.body.length).toBeLessThanOrEqual(100)
+    expect(res.body.map((u: { id: number }) => u.id)).toEqual(rows.slice(0, 100).map((r) => r.id))
   })
 
   test.each([

@@ -8,7 +8,9 @@ create table users (
 );
 
 -- Emails are unique regardless of case; the index, not a check before the insert, enforces it.
-create unique index users_email_lower_key on users (lower(email));
+-- ICU's root collation lower-cases every script ("Ü" too), whatever locale the cluster has;
+-- under the C locale plain lower() folds only ASCII.
+create unique index users_email_lower_key on users (lower(email collate "und-x-icu"));
 
 -- migrate:down
 drop table users;

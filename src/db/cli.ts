@@ -1,6 +1,7 @@
 // `bun run db:<command>`: dbmate with the project's folders and the service's configuration.
 // Migrations connect to DATABASE_MIGRATION_URL, else DATABASE_URL; with neither, to the
-// embedded PostgreSQL the service uses in development (started for the command, then stopped).
+// embedded PostgreSQL the service uses in development: the running service's cluster if it runs
+// (left running), else started for the command and stopped again.
 import { ConfigError, loadConfig } from '../config'
 import { createLogger } from '../logger'
 import { startEmbeddedPostgres } from './embedded'
@@ -32,7 +33,7 @@ async function run(): Promise<number> {
 
   const embedded = config.database.migrationUrl
     ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, logger })
+    : await startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, attach: true, logger })
   try {
     const url = config.database.migrationUrl ?? embedded!.url
     return (await runDbmate(command.args(rest), url, { stdio: 'inherit' })).exitCode

@@ -14,7 +14,9 @@ export function createSql(url: string, config: DatabaseConfig, logger: Logger): 
     backoff: (attempt) => Math.min(0.05 * 2 ** attempt, 1),
     connection: {
       application_name: 'users-service',
-      statement_timeout: config.statementTimeoutMs,
+      // A startup parameter: PgBouncer refuses it unless listed in ignore_startup_parameters, so
+      // behind PgBouncer set it to 0 here and on the database role instead (see the README).
+      ...(config.statementTimeoutMs > 0 && { statement_timeout: config.statementTimeoutMs }),
     },
     onnotice: (notice) => logger.debug('database notice', { message: notice.message, code: notice.code }),
   })

@@ -1,61 +1,89 @@
 import type { Sql, TransactionSql } from 'postgres'
 import type { DatabaseConfig } from '../config'
+import { ServiceUnavailableError } from '../errors'
 import { Gate } from '../gate'
+import { within } from '../timing'
 import { isConnectionError } from './errors'
 
+/** What repository SQL runs on: the pool, or a transaction's connection. */
 export type Queryable = Sql | TransactionSql
+
+/** What repositories are built on: the gated pool, or one transaction of it. */
+export interface Database {
+  /** Runs one or more statements. On the pool this holds one permit; in a transaction, none more. */
+  query<T>(run: (sql: Queryable) => Promise<T>): Promise<T>
+  /**
+   * Runs `run` all or nothing, on one connection: build repositories on `tx` to compose them.
+   * On the pool this holds one permit from begin to end; in a transaction it is a savepoint.
+   */
+  transaction<T>(run: (tx: Database) => Promise<T>): Promise<T>
+}
 
 /**
  * The pool behind a gate: never more queries in flight than the pool has connections, because
- * postgres.js's own queue slows down and grows without bound under saturation. A transaction
- * holds one permit from begin to end. Waiting is bounded in length and time; past it, a 503.
+ * postgres.js's own queue slows down and grows without bound under saturation. Waiting is bounded
+ * in length and time; past it, a 503. A query that has its connection but gets no answer within
+ * `queryTimeoutMs` (a stalled server or network, where `statement_timeout` cannot act) is a 503
+ * too; its permit is only given back once the query really ends, so the pool is never oversubscribed.
  */
-export interface Database {
-  /** Runs one or more statements on the pool, holding one permit. */
-  query<T>(run: (sql: Sql) => Promise<T>): Promise<T>
-  /** Runs `run` in one transaction (all or nothing), holding one permit. */
-  transaction<T>(run: (tx: TransactionSql) => Promise<T>): Promise<T>
+export interface Pool extends Database {
   /** Whether the database answers; never waits behind the gate. */
   ping(timeoutMs?: number): Promise<boolean>
   readonly gate: Gate
 }
 
-export function createDatabase(sql: Sql, config: Pick<DatabaseConfig, 'poolMax' | 'queueMax' | 'queueTimeoutMs'>): Database {
+type PoolConfig = Pick<DatabaseConfig, 'poolMax' | 'queueMax' | 'queueTimeoutMs' | 'queryTimeoutMs'>
+
+/** A Database bound to one transaction's connection. */
+function inTransaction(tx: TransactionSql): Database {
+  return {
+    query: (run) => run(tx),
+    transaction: (run) => tx.savepoint((inner) => run(inTransaction(inner))) as Promise<Awaited<ReturnType<typeof run>>>,
+  }
+}
+
+export function createDatabase(sql: Sql, config: PoolConfig): Pool {
   const gate = new Gate({
     permits: config.poolMax,
     maxWaiting: config.queueMax,
     maxWaitMs: config.queueTimeoutMs,
     busyDetail: 'Database busy, try again',
   })
-  // What the last finished query said about the database, for a ping that finds every permit taken.
+  // What the last query said about the database, for a ping that finds every permit taken.
   let reachable = true
-  const track = async <T>(work: Promise<T>): Promise<T> => {
-    try {
-      const result = await work
-      reachable = true
-      return result
-    } catch (error) {
-      if (isConnectionError(error)) reachable = false
-      throw error
-    }
-  }
+
+  const guarded = <T>(work: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      gate
+        .run(async () => {
+          const pending = work().then(
+            (value) => ((reachable = true), value),
+            (error) => {
+              if (isConnectionError(error)) reachable = false
+              throw error
+            },
+          )
+          if (config.queryTimeoutMs === 0) return resolve(await pending)
+          const outcome = await within(pending, config.queryTimeoutMs)
+          if (outcome.done) return resolve(outcome.value)
+          reachable = false
+          reject(new ServiceUnavailableError('Database did not answer in time', 2))
+          await pending.catch(() => {})
+        })
+        .catch(reject)
+    })
 
   return {
     gate,
-    query: (run) => gate.run(() => track(run(sql))),
-    transaction: (run) => gate.run(() => track(sql.begin(run) as Promise<Awaited<ReturnType<typeof run>>>)),
+    query: (run) => guarded(() => run(sql)),
+    transaction: (run) => guarded(() => sql.begin((tx) => run(inTransaction(tx))) as Promise<Awaited<ReturnType<typeof run>>>),
     async ping(timeoutMs = 2000) {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))
-      const probe = gate
-        .runIfFree(() => track(sql`select 1`))
-        .then((answer) => (answer === undefined ? reachable : true))
-        .catch(() => false)
-      try {
-        return await Promise.race([probe, timeout])
-      } finally {
-        clearTimeout(timer)
-      }
+      const probe = gate.runIfFree(() => sql`select 1`.then(() => true))
+      const outcome = await within(
+        probe.then((answer) => answer ?? reachable, () => false),
+        timeoutMs,
+      )
+      return outcome.done && outcome.value
     },
   }
 }

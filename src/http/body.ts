@@ -19,12 +19,31 @@ async function readText(body: ReadableStream<Uint8Array>, maxBytes: number): Pro
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
   } catch {
-    throw malformed()
+    throw malformedBody()
   }
 }
 
 const tooLarge = (maxBytes: number) => new HttpError(413, `Request body is larger than ${maxBytes} bytes`)
-const malformed = () => new HttpError(400, 'There was an error parsing the body')
+export const malformedBody = () => new HttpError(400, 'There was an error parsing the body')
+const notAnObject = () =>
+  new ValidationError([{ loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' }])
+
+/** Bodies here are flat objects; a deeper one would only exhaust the validator's stack (a 500). */
+const MAX_DEPTH = 32
+
+function nestedTooDeep(value: unknown): boolean {
+  const pending: [unknown, number][] = [[value, 0]]
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!
+    if (node === null || typeof node !== 'object') continue
+    if (depth >= MAX_DEPTH) return true
+    for (const child of Object.values(node)) pending.push([child, depth + 1])
+  }
+  return false
+}
+
+/** Only these methods carry a body in this API; a body sent with any other is ignored, unread. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
 
 /**
  * Elysia `parse` hook for every route with a body. An absent or empty body reads as `{}`, so
@@ -32,6 +51,7 @@ const malformed = () => new HttpError(400, 'There was an error parsing the body'
  */
 export function parseJsonBody(maxBytes: number) {
   return async ({ request }: { request: Request }): Promise<unknown> => {
+    if (!BODY_METHODS.has(request.method)) return {}
     const declared = request.headers.get('content-length')
     if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes)
     if (request.body === null || declared === '0') return {}
@@ -48,11 +68,12 @@ export function parseJsonBody(maxBytes: number) {
     try {
       body = JSON.parse(text)
     } catch {
-      throw malformed()
+      throw malformedBody()
     }
     // Every body here is an object; Elysia would otherwise report an array's missing fields.
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new ValidationError([{ loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' }])
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw notAnObject()
+    if (nestedTooDeep(body)) {
+      throw new ValidationError([{ loc: ['body'], msg: `Input should not be nested more than ${MAX_DEPTH} levels deep`, type: 'value_error' }])
     }
     return body
   }

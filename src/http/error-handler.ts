@@ -3,6 +3,7 @@
 // real error is logged and never sent.
 import { Elysia } from 'elysia'
 import { httpErrorForDatabase } from '../db/errors'
+import { malformedBody } from './body'
 import { HttpError, ValidationError } from '../errors'
 import { describeError, type Logger } from '../logger'
 import { requestIdOf } from './request-log'
@@ -29,8 +30,13 @@ export function errorHandler({ logger, allowedMethods }: ErrorHandlerOptions) {
     else if (cause instanceof HttpError) known = cause
     else if (code === 'VALIDATION') {
       const validation = error as unknown as ElysiaValidation
-      known = new ValidationError(toValidationIssues(validation.type, validation.value, validation.all))
-    } else if (code === 'PARSE') known = new HttpError(400, 'There was an error parsing the body')
+      // A response that fails its own schema is our bug, not the client's: a 500, logged by field only.
+      if (validation.type === 'response') {
+        const fields = validation.all.map((e) => e.path)
+        logger.error('response did not match its schema', { request_id: requestIdOf(request), method: request.method, path, fields })
+        known = new HttpError(500, 'Internal Server Error')
+      } else known = new ValidationError(toValidationIssues(validation.type, validation.value, validation.all))
+    } else if (code === 'PARSE') known = malformedBody()
     else if (code === 'NOT_FOUND') {
       const allow = allowedMethods(path)
       known = allow.length ? new HttpError(405, 'Method Not Allowed', { allow: allow.join(', ') }) : new HttpError(404, 'Not Found')

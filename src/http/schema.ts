@@ -7,8 +7,11 @@ import { t } from 'elysia'
 export const INT64_MAX = 9223372036854775807n
 /** Canonical integer syntax; anything else is an `int_parsing` error. */
 export const INTEGER_PATTERN = '^(0|-?[1-9][0-9]*)$'
-/** Text fields reject NUL, which PostgreSQL cannot store in `text`. */
-export const NO_NUL_PATTERN = '^[^\\u0000]*$'
+/**
+ * Text without NUL (PostgreSQL cannot store it in `text`) and without unpaired UTF-16
+ * surrogates (they would be stored as U+FFFD, silently changing what was sent).
+ */
+export const TEXT_PATTERN = '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$'
 export const INTEGER_FORMAT_PREFIX = 'integer-'
 
 /**
@@ -42,18 +45,19 @@ export const Id = Type.Integer({ minimum: 1 })
 /** PostgreSQL's timestamptz, sent as an ISO-8601 string. */
 export const Timestamp = t.String({ format: 'date-time' })
 
-/** Text without NUL characters, between the given lengths. */
+/** Text (see TEXT_PATTERN) between the given lengths. */
 export function text(options: { minLength?: number; maxLength: number; description?: string }) {
-  return t.String({ ...options, pattern: NO_NUL_PATTERN })
+  return t.String({ ...options, pattern: TEXT_PATTERN })
 }
 
 // One `@`, a non-empty local part, a domain with a dot; checked on the trimmed, NFC-normalised
 // value, which is also what gets stored. Replaces Elysia's own, stricter-in-odd-ways `email`.
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
+const TEXT = new RegExp(TEXT_PATTERN)
 export const normaliseEmail = (email: string) => email.normalize('NFC').trim()
 FormatRegistry.Set('email', (value) => {
   const email = normaliseEmail(value)
-  return email.length <= 254 && !email.includes('\u0000') && EMAIL.test(email)
+  return email.length <= 254 && TEXT.test(email) && EMAIL.test(email)
 })
 export const Email = t.String({ format: 'email', maxLength: 254, description: 'Trimmed and NFC-normalised; unique regardless of case.' })
 

@@ -4,7 +4,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import type { ValidationIssue } from '../errors'
-import { INTEGER_FORMAT_PREFIX, INTEGER_PATTERN, NO_NUL_PATTERN } from './schema'
+import { INTEGER_FORMAT_PREFIX, INTEGER_PATTERN, TEXT_PATTERN } from './schema'
 
 interface SchemaLike {
   type?: string
@@ -50,7 +50,7 @@ function describe(error: ElysiaValueError, value: unknown): Omit<ValidationIssue
     case ValueErrorType.StringPattern:
       if (schema.pattern === INTEGER_PATTERN)
         return { type: 'int_parsing', msg: 'Input should be a valid integer, unable to parse string as an integer' }
-      if (schema.pattern === NO_NUL_PATTERN) return { type: 'string_pattern_mismatch', msg: 'String should not contain NUL characters' }
+      if (schema.pattern === TEXT_PATTERN) return { type: 'string_pattern_mismatch', msg: 'String should not contain NUL characters or unpaired surrogates' }
       return { type: 'string_pattern_mismatch', msg: `String should match pattern '${schema.pattern}'` }
     case ValueErrorType.StringFormat:
       if (schema.format === 'email') return { type: 'value_error', msg: 'value is not a valid email address' }

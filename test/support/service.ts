@@ -1,7 +1,9 @@
 // Runs the real entry point (`bun src/index.ts`) as a child process, as an operator would.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { PROJECT_DIR } from '../../src/db/migrations'
 
-export const PROJECT_DIR = join(import.meta.dir, '..', '..')
+export { PROJECT_DIR }
 
 export interface RunningService {
   url: string
@@ -11,12 +13,17 @@ export interface RunningService {
   exited: Promise<number>
 }
 
-/** The environment a fresh shell would give the service: none of the test run's database settings. */
+const settings = [...readFileSync(join(PROJECT_DIR, '.env.example'), 'utf8').matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]!)
+
+/**
+ * The environment a fresh shell would give the service: every setting empty (its default), so
+ * neither the test run's variables nor a developer's `.env` (Bun loads it, but never over a
+ * variable that is set) change what is being tested.
+ */
 export function serviceEnv(env: Record<string, string>): Record<string, string> {
   const base: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !/^(DATABASE_|TEST_DATABASE_URL$|PORT$|HOST$|NODE_ENV$|LOG_LEVEL$|DATA_DIR$)/.test(key)) base[key] = value
-  }
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'TEST_DATABASE_URL') base[key] = value
+  for (const name of settings) base[name] = ''
   return { ...base, PORT: '0', ...env }
 }
 

@@ -11,14 +11,21 @@ import { freePort, newPassword, persistentCredentials } from './credentials'
 import { CLUSTER, ephemeralHome, persistentHome, sweepStaleHomes, type Home } from './homes'
 import { findNative } from './native'
 import { ensureOsUser, type OsUser } from './os-user'
-import { stopOrphan, writeOwner } from './processes'
-import { initCluster, spawnServer, stopServer, waitUntilReady } from './server'
+import { clusterOwner, stopOrphan, writeOwner } from './processes'
+import { initCluster, spawnServer, stopServer, waitUntilAccepting, waitUntilReady } from './server'
 
 export interface EmbeddedPostgresOptions {
   /** Absolute path of the project's data folder, e.g. `<cwd>/.data`. Created if missing. */
   dataDir: string
   /** true: the service's cluster, kept across restarts. false: a throwaway cluster for tests (fsync off, --no-sync initdb, its files removed by stop()). */
   persistent: boolean
+  /**
+   * Persistent clusters only. true: if another live process (the running service) already runs this
+   * cluster, use it (its URL, from the saved credentials) instead of refusing; stop() then leaves it
+   * running. For the `db:*` commands; the service itself must not attach, so that two services never
+   * share one data folder.
+   */
+  attach?: boolean
   logger: Logger
 }
 
@@ -39,6 +46,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const native = findNative()
   const user = process.getuid?.() === 0 ? ensureOsUser(logger) : undefined
   const home = persistent ? persistentHome(project, native, user, logger) : ephemeralHome(project, native, user)
+  if (persistent && options.attach) {
+    const attached = await attachToRunning(home, project, logger)
+    if (attached) return attached
+  }
   try {
     await sweepStaleHomes(project, home.dir, user, logger)
     return await startCluster(home, project, persistent, user, logger, began)
@@ -46,6 +57,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (!persistent) rmSync(home.dir, { recursive: true, force: true })
     throw error
   }
+}
+
+/** The cluster of this home as run by another live process, or undefined when there is none. */
+async function attachToRunning(home: Home, project: string, logger: Logger): Promise<EmbeddedPostgres | undefined> {
+  const clusterDir = join(home.dir, CLUSTER)
+  const owner = clusterOwner(home.dir, clusterDir)
+  if (!owner) return undefined
+  const { port, password } = await persistentCredentials(project, clusterDir, logger)
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres?sslmode=disable`
+  // The service may still be starting it: wait until it accepts connections (or its owner gives up).
+  await waitUntilAccepting(clusterDir, owner.postmaster, url, () => clusterOwner(home.dir, clusterDir) !== undefined)
+  logger.info('attached to the running embedded PostgreSQL; it is left running', { clusterDir, port, ownerPid: owner.pid })
+  return { url, clusterDir, stop: async () => {} }
 }
 
 async function startCluster(home: Home, project: string, persistent: boolean, user: OsUser | undefined, logger: Logger, began: number): Promise<EmbeddedPostgres> {

@@ -69,13 +69,19 @@ export function runningPostmaster(clusterDir: string): number | undefined {
   }
 }
 
+/** The live process running this cluster (the service, or a `db:*` command) and its postmaster; undefined when none. */
+export function clusterOwner(home: string, clusterDir: string): { pid: number; postmaster: number } | undefined {
+  const postmaster = runningPostmaster(clusterDir)
+  if (postmaster === undefined || !ownerAlive(home)) return undefined
+  return { pid: readOwner(home)!.pid, postmaster }
+}
+
 /** A server left running by a `kill -9` of an earlier service is stopped; one whose service still runs is not. */
 export async function stopOrphan(home: string, clusterDir: string, logger: Logger): Promise<void> {
+  const owner = clusterOwner(home, clusterDir)
+  if (owner) throw new Error(`the PostgreSQL cluster in ${clusterDir} is in use by process ${owner.pid} (another instance of the service?)`)
   const pid = runningPostmaster(clusterDir)
   if (pid === undefined) return
-  if (ownerAlive(home)) {
-    throw new Error(`the PostgreSQL cluster in ${clusterDir} is in use by process ${readOwner(home)?.pid} (another instance of the service?)`)
-  }
   logger.warn('stopping a PostgreSQL server left running by an earlier run of the service', { pid, clusterDir })
   await stopPid(pid)
 }

@@ -81,11 +81,26 @@ export async function waitUntilReady(server: Server, clusterDir: string, url: st
     if (performance.now() > deadline) throw new Error(withLog(`PostgreSQL did not become ready within ${START_TIMEOUT_MS / 1000} s`, output.lines))
     await Bun.sleep(10)
   }
+  await checkConnection(url, output.lines)
+}
+
+/** A server another process runs (see `attach`): ready, and our saved credentials let us in. */
+export async function waitUntilAccepting(clusterDir: string, pid: number, url: string, stillRunning: () => boolean): Promise<void> {
+  const deadline = performance.now() + START_TIMEOUT_MS
+  while (!postmasterReady(clusterDir, pid)) {
+    if (!stillRunning()) throw new Error(`the PostgreSQL server in ${clusterDir} stopped before it was ready`)
+    if (performance.now() > deadline) throw new Error(`the PostgreSQL server in ${clusterDir} (process ${pid}) did not become ready within ${START_TIMEOUT_MS / 1000} s`)
+    await Bun.sleep(50)
+  }
+  await checkConnection(url, [])
+}
+
+async function checkConnection(url: string, log: string[]): Promise<void> {
   const sql = postgres(url, { max: 1, connect_timeout: 10, onnotice: () => {} })
   try {
     await sql`select 1`
   } catch (error) {
-    throw new Error(withLog(`PostgreSQL is up but refused a connection with the saved credentials: ${(error as Error).message}`, output.lines))
+    throw new Error(withLog(`PostgreSQL is up but refused a connection with the saved credentials: ${(error as Error).message}`, log))
   } finally {
     await sql.end({ timeout: 1 })
   }

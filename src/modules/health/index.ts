@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import type { Database } from '../../db/database'
+import type { Pool } from '../../db/database'
 import { ServiceUnavailableError } from '../../errors'
 import { ErrorModel, errorResponses } from '../../http/schema'
 
@@ -10,7 +10,7 @@ export interface Lifecycle {
 
 const Status = t.Object({ status: t.Literal('ok') })
 
-export function healthRoutes({ db, lifecycle }: { db: Database; lifecycle: Lifecycle }) {
+export function healthRoutes({ db, lifecycle }: { db: Pool; lifecycle: Lifecycle }) {
   return new Elysia({ name: 'health', detail: { tags: ['health'] } })
     .model(ErrorModel)
     .get('/livez', () => ({ status: 'ok' as const }), {

@@ -1,0 +1,127 @@
+// `bun run db:*` in a fresh checkout with no DATABASE_URL: next to a running service (in a second
+// terminal) it uses the service's cluster and leaves it running; with the service stopped it starts
+// the cluster for the command and stops it again. `db:new` needs no database at all.
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PROJECT_DIR, serviceEnv, spawnService, type RunningService } from './support/service'
+
+// Starting servers and clusters takes seconds on two cores.
+setDefaultTimeout(60_000)
+
+const MIGRATIONS = ['20261125090000_create_users.sql', '20261125090100_create_items.sql']
+const folders: string[] = []
+const services: RunningService[] = []
+
+afterAll(async () => {
+  // A failed test may leave its service (and so its cluster) running: stop both before removing the files.
+  for (const service of services) {
+    if (service.process.exitCode !== null || service.process.signalCode !== null) continue
+    process.kill(-service.process.pid, 'SIGTERM')
+    await Promise.race([service.exited, Bun.sleep(20_000)])
+  }
+  for (const folder of [...folders]) {
+    for (const pid of postgresProcessesFor(clusterHome(folder))) process.kill(Number(pid), 'SIGQUIT')
+    // A relocated home (as root, the postgres user cannot enter a mkdtemp folder) outlives its project.
+    if (clusterHome(folder) !== join(folder, '.data')) rmSync(clusterHome(folder), { recursive: true, force: true })
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+/** A fresh folder holding what a clone holds, node_modules linked. */
+function freshCheckout(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-'))
+  folders.push(dir)
+  for (const entry of ['src', 'db', 'package.json', 'tsconfig.json']) cpSync(join(PROJECT_DIR, entry), join(dir, entry), { recursive: true })
+  symlinkSync(join(PROJECT_DIR, 'node_modules'), join(dir, 'node_modules'))
+  return dir
+}
+
+/** The cluster's home: `.data`, or the relocated folder its pointer file names. */
+function clusterHome(dir: string): string {
+  const pointer = join(dir, '.data', 'cluster-location')
+  return existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : join(dir, '.data')
+}
+
+function postgresProcessesFor(home: string): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        return cmd.includes('postgres') && cmd.includes(home) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
+      } catch {
+        return false
+      }
+    })
+}
+
+/** `bun run <script> [args]` in dir, as from a fresh shell: exit code and everything it printed. */
+async function bunRun(dir: string, args: string[]): Promise<{ exitCode: number; output: string }> {
+  const proc = Bun.spawn(['bun', 'run', ...args], { cwd: dir, env: serviceEnv({ HOME: dir }), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 50_000)
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  clearTimeout(timer)
+  return { exitCode, output: stdout + stderr }
+}
+
+function expectAllApplied(output: string) {
+  for (const file of MIGRATIONS) expect(output).toContain(`[X] ${file}`)
+  expect(output).toContain('Applied: 2')
+  expect(output).toContain('Pending: 0')
+}
+
+describe('bun run db:* with the embedded PostgreSQL', () => {
+  test('works next to the running service, and on its own once the service is stopped', async () => {
+    const dir = freshCheckout()
+    const service = await spawnService({ command: ['bun', 'run', 'start'], cwd: dir, env: { HOME: dir }, detached: true })
+    services.push(service)
+    const home = clusterHome(dir)
+    const postmaster = postgresProcessesFor(home)
+    expect(postmaster.length).toBeGreaterThan(0)
+
+    const status = await bunRun(dir, ['db:status'])
+    expect(status.output).not.toContain('in use by process')
+    expect(status.exitCode).toBe(0)
+    expectAllApplied(status.output)
+    expect(status.output).toContain('attached to the running embedded PostgreSQL')
+    const migrate = await bunRun(dir, ['db:migrate'])
+    expect(migrate.exitCode).toBe(0)
+
+    // The cluster is the service's: still running, and the service still uses it.
+    expect(postgresProcessesFor(home)).toEqual(expect.arrayContaining(postmaster))
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200)
+
+    process.kill(-service.process.pid, 'SIGTERM')
+    expect(await service.exited).toBe(0)
+    await Bun.sleep(200)
+    expect(postgresProcessesFor(home)).toEqual([])
+
+    const alone = await bunRun(dir, ['db:status'])
+    expect(alone.exitCode).toBe(0)
+    expectAllApplied(alone.output)
+    expect(alone.output).not.toContain('attached')
+    await Bun.sleep(200)
+    expect(postgresProcessesFor(home)).toEqual([])
+  })
+
+  test('db:new creates a migration file from a name, and asks for one without it', async () => {
+    const dir = freshCheckout()
+    const created = await bunRun(dir, ['db:new', 'add_something'])
+    expect(created.exitCode).toBe(0)
+    const added = readdirSync(join(dir, 'db', 'migrations')).filter((name) => !MIGRATIONS.includes(name))
+    expect(added).toHaveLength(1)
+    expect(added[0]).toMatch(/^\d{14}_add_something\.sql$/)
+    const text = readFileSync(join(dir, 'db', 'migrations', added[0]!), 'utf8')
+    expect(text).toContain('-- migrate:up')
+    expect(text).toContain('-- migrate:down')
+
+    const missing = await bunRun(dir, ['db:new'])
+    expect(missing.exitCode).toBe(2)
+    expect(missing.output).toContain('usage: bun run db:new <name>')
+    expect(readdirSync(join(dir, 'db', 'migrations'))).toHaveLength(MIGRATIONS.length + 1)
+    // No database was needed: no cluster was created.
+    expect(existsSync(join(dir, '.data', 'postgres-credentials.json'))).toBe(false)
+  })
+})
