@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmbeddedPostgres } from '../src/db/embedded'
-import { settlesWithin } from '../src/db/embedded/processes'
 import { applyMigrations } from '../src/db/migrations'
 import { createLogger } from '../src/logger'
+import { within } from '../src/timing'
 
 /** How long an interrupted run waits for its cluster to stop before exiting anyway (the next run's sweep removes it then). */
 const STOP_ON_SIGNAL_MS = 5_000
@@ -30,8 +30,8 @@ if (!process.env.TEST_DATABASE_URL) {
     if (interrupted) return // a second Ctrl-C while stopping: the stop is bounded anyway
     interrupted = true
     const stopped = stop().catch((error: unknown) => logger.warn('could not stop the test PostgreSQL', { signal, error: String(error) }))
-    void settlesWithin(stopped, STOP_ON_SIGNAL_MS).then((inTime) => {
-      if (!inTime) logger.warn('the test PostgreSQL did not stop in time; the next run removes it', { signal })
+    void within(stopped, STOP_ON_SIGNAL_MS).then(({ done }) => {
+      if (!done) logger.warn('the test PostgreSQL did not stop in time; the next run removes it', { signal })
       process.exit(code)
     })
   }

@@ -31,6 +31,8 @@ async function run(): Promise<number> {
   const logger = createLogger({ level: config.logLevel, json: config.env === 'production' })
   if (!command.needsDatabase) return (await runDbmate(command.args(rest), undefined, { stdio: 'inherit' })).exitCode
 
+  // Ctrl-C reaches dbmate too (same process group); this process outlives it to stop the cluster.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {})
   const embedded = config.database.migrationUrl
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, attach: true, logger })

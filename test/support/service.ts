@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PROJECT_DIR } from '../../src/db/migrations'
+import { forEachLine } from '../../src/lines'
 
 export { PROJECT_DIR }
 
@@ -28,18 +29,10 @@ export function serviceEnv(env: Record<string, string>): Record<string, string> 
 }
 
 function collect(stream: ReadableStream<Uint8Array>, into: string[], onLine: () => void) {
-  void (async () => {
-    let rest = ''
-    const decoder = new TextDecoder()
-    for await (const bytes of stream) {
-      const lines = (rest + decoder.decode(bytes, { stream: true })).split('\n')
-      rest = lines.pop() ?? ''
-      into.push(...lines)
-      onLine()
-    }
-    if (rest) into.push(rest)
+  void forEachLine(stream, (line) => {
+    into.push(line)
     onLine()
-  })()
+  }).then(onLine)
 }
 
 export interface SpawnOptions {

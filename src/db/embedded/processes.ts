@@ -114,16 +114,3 @@ async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
   }
   return true
 }
-
-/** Whether the promise settles within ms; the timer is cleared so it does not keep the process alive. */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([promise.then(() => true), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}

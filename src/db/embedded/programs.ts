@@ -3,6 +3,7 @@
 import { basename } from 'node:path'
 import type { Logger } from '../../logger'
 import type { OsUser } from './os-user'
+import { forEachLine } from '../../lines'
 
 const LOG_TAIL = 20
 
@@ -41,27 +42,13 @@ export function runSync(cmd: string[]): void {
 export function captureOutput(stdout: Pipe, stderr: Pipe, source: string, logger: Logger): Output {
   const lines: string[] = []
   const onLine = (line: string) => {
+    if (!line) return
     lines.push(line)
     if (lines.length > LOG_TAIL) lines.shift()
     logger.debug(line, { source })
   }
-  const done = Promise.all([forwardLines(stdout, onLine), forwardLines(stderr, onLine)]).then(() => undefined)
+  const done = Promise.all([forEachLine(stdout, onLine), forEachLine(stderr, onLine)]).then(() => undefined)
   return { lines, done }
-}
-
-async function forwardLines(stream: Pipe, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder()
-  let rest = ''
-  try {
-    for await (const chunk of stream) {
-      const parts = (rest + decoder.decode(chunk, { stream: true })).split('\n')
-      rest = parts.pop() ?? ''
-      for (const part of parts) if (part) onLine(part)
-    }
-  } catch {
-    // the pipe broke: nothing more to forward
-  }
-  if (rest) onLine(rest)
 }
 
 export function withLog(message: string, lines: string[]): string {

@@ -8,7 +8,8 @@ import postgres from 'postgres'
 import type { Logger } from '../../logger'
 import { CLUSTER, type Home } from './homes'
 import type { OsUser } from './os-user'
-import { settlesWithin, shutDown } from './processes'
+import { within } from '../../timing'
+import { shutDown } from './processes'
 import { asUser, captureOutput, childEnv, runProgram, withLog, type Output } from './programs'
 
 const START_TIMEOUT_MS = 30_000
@@ -75,7 +76,7 @@ export async function waitUntilReady(server: Server, clusterDir: string, url: st
   const deadline = performance.now() + START_TIMEOUT_MS
   while (!postmasterReady(clusterDir, proc.pid)) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      await settlesWithin(output.done, 200)
+      await within(output.done, 200)
       throw new Error(withLog(`PostgreSQL exited during start (${proc.signalCode ?? `exit code ${proc.exitCode}`})`, output.lines))
     }
     if (performance.now() > deadline) throw new Error(withLog(`PostgreSQL did not become ready within ${START_TIMEOUT_MS / 1000} s`, output.lines))
@@ -119,7 +120,7 @@ function postmasterReady(clusterDir: string, pid: number): boolean {
 export async function stopServer({ proc }: Server): Promise<void> {
   await shutDown(
     (name) => proc.kill(name),
-    (ms) => settlesWithin(proc.exited, ms),
+    async (ms) => (await within(proc.exited, ms)).done,
   )
   await proc.exited
 }
