@@ -133,7 +133,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     port: read.int('PORT', 3000, 0, 65535),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     maxBodyBytes: read.int('MAX_BODY_BYTES', MiB, 1, 64 * MiB),
-    idleTimeoutSeconds: read.int('IDLE_TIMEOUT_SECONDS', 10, 1, 255),
+    idleTimeoutSeconds: read.int('IDLE_TIMEOUT_SECONDS', 30, 1, 255),
     drainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', production ? 5 : 0, 0, 300),
     shutdownTimeoutSeconds: read.int('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600),
     dataDir: resolve(cwd, read.raw('DATA_DIR') ?? '.data'),
@@ -143,8 +143,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       poolMax: read.int('DATABASE_POOL_MAX', 10, 1, 1000),
       connectTimeoutSeconds: read.int('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1, 300),
       idleTimeoutSeconds: read.int('DATABASE_IDLE_TIMEOUT_SECONDS', 60, 0, 86400),
-      statementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
-      queryTimeoutMs: read.int('DATABASE_QUERY_TIMEOUT_MS', 12_000, 0, 3_600_000),
+      statementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 5_000, 0, 3_600_000),
+      queryTimeoutMs: read.int('DATABASE_QUERY_TIMEOUT_MS', 6_000, 0, 3_600_000),
       prepare: read.bool('DATABASE_PREPARE', true),
       queueMax: read.int('DATABASE_QUEUE_MAX', 1000, 0, 1_000_000),
       queueTimeoutMs: read.int('DATABASE_QUEUE_TIMEOUT_MS', 2000, 1, 60_000),
@@ -155,8 +155,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       timeCost: read.int('PASSWORD_HASH_TIME_COST', 2, 2, 100),
       concurrency: read.int('PASSWORD_HASH_CONCURRENCY', 2 * cpus, 1, 1024),
       queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 64, 0, 100_000),
-      queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 5000, 1, 60_000),
+      queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 3000, 1, 60_000),
     },
+  }
+  // Bun closes a connection that stays quiet for IDLE_TIMEOUT_SECONDS, even while its request is
+  // still being answered: it must outlast the longest a request may wait (hash queue, pool queue,
+  // query deadline, plus a second for the work itself), or clients get a reset instead of a 503.
+  const { passwordHash, database } = config
+  if (database.queryTimeoutMs > 0) {
+    const longestMs = passwordHash.queueTimeoutMs + database.queueTimeoutMs + database.queryTimeoutMs + 1000
+    if (config.idleTimeoutSeconds * 1000 <= longestMs) {
+      read.problems.push(
+        `IDLE_TIMEOUT_SECONDS (${config.idleTimeoutSeconds}) must exceed the longest a request may wait: ` +
+          `PASSWORD_HASH_QUEUE_TIMEOUT_MS + DATABASE_QUEUE_TIMEOUT_MS + DATABASE_QUERY_TIMEOUT_MS + 1 s = ${Math.ceil(longestMs / 1000)} s`,
+      )
+    }
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return config

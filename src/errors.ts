@@ -36,7 +36,10 @@ export class ValidationError extends HttpError {
   }
 }
 
-/** 503 with Retry-After (whole seconds): the client may try again soon, nothing was written. */
+/**
+ * 503 with Retry-After (whole seconds): the client may try again soon. Refused before any SQL ran
+ * (a full queue) nothing was written; past the query deadline a write may still have committed.
+ */
 export class ServiceUnavailableError extends HttpError {
   constructor(detail = 'Service Unavailable', retryAfterSeconds = 1) {
     super(503, detail, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) })

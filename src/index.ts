@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config'
 import { createSql } from './db/client'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded'
 import { applyMigrations, pendingMigrations } from './db/migrations'
+import { routable } from './http/routable'
 import { createLogger, describeError, type Logger } from './logger'
 import { within } from './timing'
 
@@ -14,15 +15,21 @@ const BUN_BODY_LIMIT = 2 ** 40
 
 async function main(config: Config, logger: Logger) {
   const lifecycle = { draining: false }
-  let embedded: EmbeddedPostgres | undefined
+  let embedded: Promise<EmbeddedPostgres> | undefined
   let sql: Sql | undefined
   let server: { stop: (force?: boolean) => Promise<unknown> } | undefined
-  let stopping: Promise<never> | undefined
+  let stopping: Promise<void> | undefined
 
-  // Installed before anything starts, so a Ctrl-C during start-up still stops the embedded cluster.
-  const shutdown = (signal: string) =>
+  // Whatever has been started so far is stopped, so no cluster is ever orphaned; a cluster still
+  // starting is waited for first.
+  const stopDatabase = async () => {
+    await sql?.end({ timeout: 5 })
+    await (await embedded?.catch(() => undefined))?.stop()
+  }
+
+  const shutdown = (reason: string, exitCode: number) =>
     (stopping ??= (async () => {
-      logger.info('shutting down', { signal, drain_seconds: server ? config.drainSeconds : 0 })
+      logger.info('shutting down', { reason, drain_seconds: server ? config.drainSeconds : 0 })
       if (server) {
         // Readiness turns 503 first so load balancers stop routing here; then new connections
         // are refused and in-flight requests finish.
@@ -33,22 +40,30 @@ async function main(config: Config, logger: Logger) {
           await server.stop(true)
         }
       }
-      await sql?.end({ timeout: 5 })
-      await embedded?.stop()
+      await stopDatabase()
       logger.info('stopped')
-      process.exit(0)
+      process.exit(exitCode)
     })().catch((error) => {
       logger.error('shutdown failed', describeError(error))
       process.exit(1)
     }))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  // Installed before anything starts, so a Ctrl-C during start-up still stops the cluster.
+  process.on('SIGINT', () => void shutdown('SIGINT', 0))
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0))
+  // A bug that escapes every handler still takes the cluster down with the process.
+  const crash = (error: unknown) => {
+    logger.error('unexpected error; stopping', describeError(error))
+    void shutdown('crash', 1)
+  }
+  process.on('uncaughtException', crash)
+  process.on('unhandledRejection', crash)
 
   try {
     let url = config.database.url
     if (url === undefined) {
-      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, logger })
-      url = embedded.url
+      embedded = startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, logger })
+      url = (await embedded).url
+      if (stopping) return
       const applied = await applyMigrations(url)
       logger.info(applied.length ? 'migrations applied' : 'database schema is up to date', { applied })
     }
@@ -58,19 +73,21 @@ async function main(config: Config, logger: Logger) {
       if (pending.length > 0) throw new Error(`Pending migrations: ${pending.join(', ')}. Run \`bun run db:migrate\` first.`)
     }
     if (stopping) return
-    const app = createApp({ sql, config, logger, lifecycle }).listen({
+    const app = createApp({ sql, config, logger, lifecycle })
+    const bun = Bun.serve({
       hostname: config.host,
       port: config.port,
       maxRequestBodySize: BUN_BODY_LIMIT,
       idleTimeout: config.idleTimeoutSeconds,
+      fetch: (request) => app.handle(routable(request)),
     })
-    server = { stop: (force) => app.stop(force) }
-    const address = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${app.server?.port}`
+    server = { stop: (force) => bun.stop(force) }
+    const address = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${bun.port}`
     logger.info('listening', { url: address, docs: `${address}/docs`, env: config.env })
   } catch (error) {
-    // Whatever was started is stopped again, so no cluster is orphaned.
-    await sql?.end({ timeout: 5 }).catch(() => {})
-    await embedded?.stop().catch(() => {})
+    // A shutdown under way explains the failure (its own exit follows); otherwise clean up and fail.
+    if (stopping) return
+    await stopDatabase().catch(() => {})
     throw error
   }
 }

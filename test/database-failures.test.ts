@@ -1,12 +1,12 @@
 // What clients get when the database is down, saturated or surprising: 503 with Retry-After
 // when trying again makes sense, a generic 500 (the real error only in the log) when it does not.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
 import postgres from 'postgres'
 import { createApp } from '../src/app'
 import { createSql } from '../src/db/client'
 import { createLogger } from '../src/logger'
-import { databaseUrl, silentLogger, testConfig, uniqueEmail } from './support/context'
+import { silentLogger, testConfig, uniqueEmail } from './support/context'
+import { createRelay } from './support/relay'
 import { createScratchDatabase } from './support/scratch'
 
 const call = (app: ReturnType<typeof createApp>, method: string, path: string, json?: unknown) =>
@@ -131,37 +131,26 @@ describe('a saturated pool', async () => {
 })
 
 describe('a stalled database', async () => {
-  // A TCP relay to the test database that can be paused, as a frozen server or network would:
-  // connections stay open, nothing comes back, statement_timeout cannot help.
-  const target = new URL(databaseUrl())
-  let paused = false
-  const held: (() => void)[] = []
-  const relay = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname)
-    const pass = (to: Socket) => (chunk: Buffer) => (paused ? held.push(() => to.write(chunk)) : to.write(chunk))
-    client.on('data', pass(upstream))
-    upstream.on('data', pass(client))
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
-    client.on('error', () => {})
-    upstream.on('error', () => {})
-  })
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
-  const url = new URL(databaseUrl())
-  url.port = String((relay.address() as AddressInfo).port)
-  const config = testConfig({ DATABASE_URL: url.toString(), DATABASE_POOL_MAX: '2', DATABASE_QUERY_TIMEOUT_MS: '500' })
-  const sql = createSql(url.toString(), config.database, silentLogger)
+  const relay = await createRelay()
+  const config = testConfig({ DATABASE_URL: relay.url, DATABASE_POOL_MAX: '2', DATABASE_QUERY_TIMEOUT_MS: '500' })
+  const sql = createSql(relay.url, config.database, silentLogger)
   const app = createApp({ sql, config })
+  // One connection and a long deadline: readiness must not wait for the deadline to notice.
+  const slowConfig = testConfig({ DATABASE_URL: relay.url, DATABASE_POOL_MAX: '1', DATABASE_QUERY_TIMEOUT_MS: '10000' })
+  const slowSql = createSql(relay.url, slowConfig.database, silentLogger)
+  const slowApp = createApp({ sql: slowSql, config: slowConfig })
   afterAll(async () => {
+    relay.resume()
     await sql.end({ timeout: 1 })
+    await slowSql.end({ timeout: 1 })
     relay.close()
   })
+  const missing = '/users/9223372036854775807'
 
   test('requests get 503 with Retry-After at the query deadline, readiness turns 503, and both recover', async () => {
-    const missing = '/users/9223372036854775807'
     expect((await call(app, 'GET', missing)).status).toBe(404)
 
-    paused = true
+    relay.pause()
     const started = performance.now()
     const stalled = await call(app, 'GET', missing)
     expect(stalled.status).toBe(503)
@@ -170,10 +159,22 @@ describe('a stalled database', async () => {
     expect(performance.now() - started).toBeLessThan(1500)
     expect((await call(app, 'GET', '/readyz')).status).toBe(503)
 
-    paused = false
-    for (const resume of held.splice(0)) resume()
+    relay.resume()
     await Bun.sleep(100)
     expect((await call(app, 'GET', missing)).status).toBe(404)
     expect((await call(app, 'GET', '/readyz')).status).toBe(200)
+  })
+
+  test('with every connection held by a hung query, readiness is 503 well before the query deadline', async () => {
+    expect((await call(slowApp, 'GET', missing)).status).toBe(404)
+    relay.pause()
+    const hung = call(slowApp, 'GET', missing)
+    await Bun.sleep(2100)
+    const asked = performance.now()
+    expect((await call(slowApp, 'GET', '/readyz')).status).toBe(503)
+    expect(performance.now() - asked).toBeLessThan(200)
+    relay.resume()
+    expect((await hung).status).toBe(404)
+    expect((await call(slowApp, 'GET', '/readyz')).status).toBe(200)
   })
 })

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chownSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PROJECT_DIR, spawnService } from './support/service'
+import { forEachLine } from '../src/lines'
+import { PROJECT_DIR, serviceEnv, spawnService } from './support/service'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -111,4 +112,31 @@ describe('the embedded default', () => {
     await startStopRestart(freshCheckout(nobody), nobody)
   })
 })
+describe('Ctrl-C while the embedded default is still starting', () => {
+  // With debug logs the server's own first line shows it has been spawned (in its own process
+  // group, so the Ctrl-C does not reach it) and is not ready yet.
+  test('stops the server being started, exits 0, and leaves no PostgreSQL running', async () => {
+    const dir = freshCheckout()
+    const env = serviceEnv({ HOME: dir, LOG_LEVEL: 'debug' })
+    const proc = Bun.spawn(['bun', 'run', 'start'], { cwd: dir, env, stdout: 'pipe', stderr: 'pipe', detached: true })
+    const lines: string[] = []
+    let signalled = false
+    await forEachLine(proc.stdout, (line) => {
+      lines.push(line)
+      if (!signalled && line.includes('starting PostgreSQL')) {
+        signalled = true
+        process.kill(-proc.pid, 'SIGINT')
+      }
+    })
+    expect(signalled).toBe(true)
+    expect(await proc.exited).toBe(0)
+    expect(lines.some((line) => line.includes('listening url='))).toBe(false)
+    const pointer = join(dir, '.data', 'cluster-location')
+    const home = existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : join(dir, '.data')
+    if (home !== join(dir, '.data')) folders.push(home)
+    await Bun.sleep(200)
+    expect(postgresProcessesFor(home)).toEqual([])
+  })
+})
+
 if (!isRoot && process.env.CI !== 'true') console.warn('skipping the embedded default as root: not running as root')

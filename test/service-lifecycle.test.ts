@@ -4,7 +4,8 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import postgres from 'postgres'
 import { runDbmate } from '../src/db/migrations'
-import { runServiceToExit, spawnService } from './support/service'
+import { rawHttp, runServiceToExit, spawnService } from './support/service'
+import { createRelay } from './support/relay'
 import { createScratchDatabase } from './support/scratch'
 
 // Starting servers and clusters takes seconds on two cores.
@@ -20,6 +21,7 @@ describe('configuration', () => {
     [{ DATABASE_PREPARE: 'maybe' }, 'DATABASE_PREPARE'],
     [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX'],
     [{ PASSWORD_HASH_MEMORY_KIB: '1024' }, 'PASSWORD_HASH_MEMORY_KIB'],
+    [{ IDLE_TIMEOUT_SECONDS: '5' }, 'IDLE_TIMEOUT_SECONDS'],
   ])('%j stops the service with a message naming the setting', async (env, name) => {
     const { exitCode, output } = await runServiceToExit(env)
     expect(exitCode).toBe(1)
@@ -111,7 +113,8 @@ describe('shutdown', async () => {
 describe('served over HTTP', async () => {
   const scratch = await createScratchDatabase({ migrated: true })
   const service = await spawnService({
-    env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', IDLE_TIMEOUT_SECONDS: '1', SHUTDOWN_DRAIN_SECONDS: '0' },
+    // A 1 s idle timeout is only allowed without a query deadline (see config.ts).
+    env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', IDLE_TIMEOUT_SECONDS: '1', DATABASE_QUERY_TIMEOUT_MS: '0', SHUTDOWN_DRAIN_SECONDS: '0' },
   })
   afterAll(async () => {
     service.process.kill('SIGTERM')
@@ -150,11 +153,54 @@ describe('served over HTTP', async () => {
     expect(after).toBeLessThan(6000)
   })
 
+  test('short Host headers and none at all are served like any other (Elysia assumes 4+ characters)', async () => {
+    const body = JSON.stringify({ email: `host-${crypto.randomUUID()}@example.com`, password: 'correct horse battery' })
+    const created = await rawHttp(
+      service.url,
+      `POST /users/ HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    )
+    expect(created).toStartWith('HTTP/1.1 201')
+    expect(await rawHttp(service.url, 'GET /users/?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toStartWith('HTTP/1.1 200')
+    expect(await rawHttp(service.url, 'GET /items/ HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n')).toStartWith('HTTP/1.1 200')
+    // An HTTP/1.0 health check without Host, as load balancers send it.
+    expect(await rawHttp(service.url, 'GET /livez HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.[01] 200/)
+    expect(await rawHttp(service.url, 'OPTIONS / HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.[01] 404/)
+    expect((await fetch(`${service.url}/livez`)).status).toBe(200)
+  })
+
   test('production logs are JSON lines with the request id, one per request', async () => {
     await fetch(`${service.url}/livez`, { headers: { 'x-request-id': 'prod-log-check' } })
     await Bun.sleep(50)
     const lines = service.output.filter((line) => line.includes('prod-log-check'))
     expect(lines).toHaveLength(1)
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', msg: 'request', method: 'GET', path: '/livez', status: 200, request_id: 'prod-log-check' })
+  })
+})
+
+describe('a stalled database, over HTTP', async () => {
+  const relay = await createRelay()
+  const service = await spawnService({
+    env: {
+      DATABASE_URL: relay.url,
+      IDLE_TIMEOUT_SECONDS: '3',
+      DATABASE_QUERY_TIMEOUT_MS: '500',
+      DATABASE_QUEUE_TIMEOUT_MS: '500',
+      PASSWORD_HASH_QUEUE_TIMEOUT_MS: '500',
+    },
+  })
+  afterAll(async () => {
+    relay.resume()
+    service.process.kill('SIGTERM')
+    await service.exited
+    relay.close()
+  })
+
+  test('the client gets the JSON 503 with Retry-After, not a reset connection', async () => {
+    relay.pause()
+    const response = await fetch(`${service.url}/users/9223372036854775807`)
+    expect(response.status).toBe(503)
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(await response.json()).toEqual({ detail: 'Database did not answer in time' })
+    relay.resume()
   })
 })

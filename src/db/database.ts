@@ -49,20 +49,27 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
     maxWaitMs: config.queueTimeoutMs,
     busyDetail: 'Database busy, try again',
   })
-  // What the last query said about the database, for a ping that finds every permit taken.
+  // What the last query said about the database, and when the queries now running began: a
+  // ping that finds every permit taken judges by these instead of waiting.
   let reachable = true
+  const running = new Set<{ began: number }>()
+  const oldestRunningMs = () => Math.max(0, ...[...running].map((query) => performance.now() - query.began))
 
   const guarded = <T>(work: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       gate
         .run(async () => {
-          const pending = work().then(
-            (value) => ((reachable = true), value),
-            (error) => {
-              if (isConnectionError(error)) reachable = false
-              throw error
-            },
-          )
+          const query = { began: performance.now() }
+          running.add(query)
+          const pending = (async () => work())()
+            .then(
+              (value) => ((reachable = true), value),
+              (error) => {
+                if (isConnectionError(error)) reachable = false
+                throw error
+              },
+            )
+            .finally(() => running.delete(query))
           if (config.queryTimeoutMs === 0) return resolve(await pending)
           const outcome = await within(pending, config.queryTimeoutMs)
           if (outcome.done) return resolve(outcome.value)
@@ -78,9 +85,11 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
     query: (run) => guarded(() => run(sql)),
     transaction: (run) => guarded(() => sql.begin((tx) => run(inTransaction(tx))) as Promise<Awaited<ReturnType<typeof run>>>),
     async ping(timeoutMs = 2000) {
+      // Every permit taken: ready if the database answered last and nothing has hung for long.
+      const busy = () => reachable && oldestRunningMs() < timeoutMs
       const probe = gate.runIfFree(() => sql`select 1`.then(() => true))
       const outcome = await within(
-        probe.then((answer) => answer ?? reachable, () => false),
+        probe.then((answer) => answer ?? busy(), () => false),
         timeoutMs,
       )
       return outcome.done && outcome.value

@@ -22,15 +22,20 @@ export function requestLog(logger: Logger) {
       requests.set(request, { id, start: performance.now() })
       set.headers['x-request-id'] = id
     })
-    .onAfterResponse({ as: 'global' }, ({ request, set, response }) => {
-      const info = requests.get(request)
-      const status = response instanceof Response ? response.status : Number(set.status ?? 200)
-      logger.info('request', {
-        method: request.method,
-        path: new URL(request.url).pathname,
-        status,
-        duration_ms: info ? Math.round((performance.now() - info.start) * 10) / 10 : undefined,
-        request_id: info?.id,
-      })
+    .onAfterResponse({ as: 'global' }, ({ request, set, response, path }) => {
+      // Runs after the response has gone: a throw here would be nobody's to catch.
+      try {
+        const info = requests.get(request)
+        const status = response instanceof Response ? response.status : Number(set.status ?? 200)
+        logger.info('request', {
+          method: request.method,
+          path,
+          status,
+          duration_ms: info ? Math.round((performance.now() - info.start) * 10) / 10 : undefined,
+          request_id: info?.id,
+        })
+      } catch {
+        // Logging must never take the service down.
+      }
     })
 }

@@ -96,3 +96,19 @@ export async function runServiceToExit(env: Record<string, string>): Promise<{ e
   clearTimeout(timer)
   return { exitCode, output: stdout + stderr }
 }
+
+/** Sends bytes as they are (no client fixes up the Host header) and returns the raw response. */
+export async function rawHttp(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url)
+  const chunks: Buffer[] = []
+  const closed = Promise.withResolvers<void>()
+  const socket = await Bun.connect({
+    hostname,
+    port: Number(port),
+    socket: { data: (_socket, data) => void chunks.push(Buffer.from(data)), close: () => closed.resolve(), error: () => closed.resolve() },
+  })
+  socket.write(request)
+  await Promise.race([closed.promise, Bun.sleep(5000)])
+  socket.end()
+  return Buffer.concat(chunks).toString()
+}
