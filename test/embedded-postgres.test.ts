@@ -1,6 +1,6 @@
 // Starts real embedded PostgreSQL clusters in temporary folders; never touches a database it did not create.
 import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
@@ -13,6 +13,10 @@ setDefaultTimeout(60_000)
 const isRoot = process.getuid?.() === 0
 const RELOCATED = '/var/tmp/users-service-pg-'
 const TIMEOUT = 30_000
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+/** How long a relocated home whose project is gone is kept after its last start (homes.ts). */
+const GRACE = 7 * DAY
 
 if (!isRoot && process.env.CI !== 'true') console.warn('embedded-postgres tests: not running as root, so the relocation tests are skipped')
 
@@ -72,6 +76,10 @@ function postgresUid(): number {
   return Number(Bun.spawnSync(['id', '-u', 'postgres']).stdout.toString())
 }
 
+function postgresGid(): number {
+  return Number(Bun.spawnSync(['id', '-g', 'postgres']).stdout.toString())
+}
+
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -79,6 +87,12 @@ function isRunning(pid: number): boolean {
     return false
   }
   return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')
+}
+
+/** Sets when a home was last started (its home.json's mtime), `ago` ms before now. */
+function lastStarted(home: string, ago: number): void {
+  const then = new Date(Date.now() - ago)
+  utimesSync(join(home, 'home.json'), then, then)
 }
 
 function postmasterPid(clusterDir: string): number {
@@ -218,7 +232,7 @@ setInterval(() => {}, 1 << 30)
 )
 
 test.skipIf(!isRoot && process.env.CI !== 'true')(
-  'as root, a data folder the postgres user cannot reach is relocated under /var/tmp, and removed once its project is gone',
+  'as root, a data folder the postgres user cannot reach is relocated under /var/tmp, and removed once its project is gone and it went unused for 7 days',
   async () => {
     expect(isRoot).toBe(true)
     const project = tempFolder()
@@ -250,19 +264,75 @@ test.skipIf(!isRoot && process.env.CI !== 'true')(
     expect(JSON.parse(readFileSync(join(home, 'home.json'), 'utf8')).project).toBe(realpathSync(join(moved, '.data')))
     expect(await withSql(second.url, async (sql) => (await sql`select v from kept`)[0]?.v)).toBe(42)
 
-    // The project is deleted while its server still runs: the next start anywhere stops it and removes the home.
-    const orphan = postmasterPid(second.clusterDir)
-    rmSync(moved, { recursive: true, force: true })
+    // The project is renamed while its service runs, and the home looks unused for long: its owner is
+    // alive, so a start elsewhere leaves its server and its files alone.
+    const running = postmasterPid(second.clusterDir)
+    const renamed = `${project}-renamed`
+    folders.push(renamed)
+    renameSync(moved, renamed)
+    lastStarted(home, 30 * DAY)
+    const meanwhile = recordingLogger()
+    await (await start({ dataDir: join(tempFolder(), '.data'), persistent: false, logger: meanwhile.logger })).stop()
+    expect(meanwhile.text()).not.toContain(home)
+    expect(isRunning(running)).toBe(true)
+    expect(existsSync(join(second.clusterDir, 'PG_VERSION'))).toBe(true)
+    expect(await withSql(second.url, async (sql) => (await sql`select v from kept`)[0]?.v)).toBe(42)
+    await second.stop()
+
+    // The project is deleted: its home is kept (with a warning) until it has gone unused for 7 days...
+    rmSync(renamed, { recursive: true, force: true })
+    lastStarted(home, GRACE - HOUR)
+    const recent = recordingLogger()
+    await (await start({ dataDir: join(tempFolder(), '.data'), persistent: false, logger: recent.logger })).stop()
+    expect(recent.text()).toMatch(new RegExp(`^warn .*no longer exists.*"location":"${home}"`, 'm'))
+    expect(existsSync(join(first.clusterDir, 'PG_VERSION'))).toBe(true)
+
+    // ...and then removed by the next start anywhere.
+    lastStarted(home, GRACE + HOUR)
     const other = recordingLogger()
     const throwaway = await start({ dataDir: join(tempFolder(), '.data'), persistent: false, logger: other.logger })
     expect(other.text()).toContain(`removed a leftover embedded PostgreSQL cluster {"location":"${home}"`)
     expect(existsSync(home)).toBe(false)
-    expect(isRunning(orphan)).toBe(false)
-    await second.stop()
 
     expect(throwaway.clusterDir.startsWith(RELOCATED)).toBe(true)
     await throwaway.stop()
     expect(existsSync(dirname(throwaway.clusterDir))).toBe(false)
+  },
+  TIMEOUT,
+)
+
+test.skipIf(!isRoot && process.env.CI !== 'true')(
+  'as root, records in a home the postgres user owns are never written through a symlink it planted there',
+  async () => {
+    expect(isRoot).toBe(true)
+    const dataDir = join(tempFolder(), '.data')
+    const { logger } = recordingLogger()
+    const first = await start({ dataDir, persistent: true, logger })
+    const home = dirname(first.clusterDir)
+    expect(home.startsWith(RELOCATED)).toBe(true)
+    await withSql(first.url, (sql) => sql`create table kept (v int); insert into kept values (7)`.simple())
+    await first.stop()
+
+    // What a cluster superuser can do with COPY ... TO PROGRAM: the server runs as the postgres user, which owns the home.
+    const outside = tempFolder()
+    for (const name of ['home.json', 'postgres.owner']) {
+      const victim = join(outside, name)
+      writeFileSync(victim, 'precious\n', { mode: 0o600 })
+      rmSync(join(home, name), { force: true })
+      const planted = Bun.spawnSync({ cmd: ['ln', '-s', victim, join(home, name)], uid: postgresUid(), gid: postgresGid() })
+      expect(planted.success).toBe(true)
+      expect(lstatSync(join(home, name)).isSymbolicLink()).toBe(true)
+    }
+
+    const second = await start({ dataDir, persistent: true, logger })
+    for (const name of ['home.json', 'postgres.owner']) {
+      expect(readFileSync(join(outside, name), 'utf8')).toBe('precious\n')
+      expect(lstatSync(join(home, name)).isFile()).toBe(true)
+    }
+    expect(JSON.parse(readFileSync(join(home, 'home.json'), 'utf8')).project).toBe(realpathSync(dataDir))
+    expect(second.clusterDir).toBe(first.clusterDir)
+    expect(await withSql(second.url, async (sql) => (await sql`select v from kept`)[0]?.v)).toBe(7)
+    await second.stop()
   },
   TIMEOUT,
 )
@@ -291,6 +361,52 @@ test(
     } finally {
       run.kill('SIGKILL')
       // Should this fail, the next run's sweep removes the cluster's files; its server is stopped here.
+      if (pid !== undefined && isRunning(pid)) process.kill(pid, 'SIGINT')
+    }
+  },
+  TIMEOUT,
+)
+
+test(
+  'a test run killed with SIGKILL leaves a cluster behind that the next run stops and removes (test/preload.ts)',
+  async () => {
+    // As root, throwaway clusters live under /var/tmp, which every start sweeps; an ordinary user's stay in
+    // the run's data folder, which only a start in that same folder sweeps. So the runs are made as one.
+    const runner = isRoot ? { uid: 65534, gid: 65534 } : {}
+    const folder = tempFolder(0o755)
+    if (isRoot) chownSync(folder, 65534, 65534)
+    const sleeps = join(folder, 'sleeps.test.ts')
+    const passes = join(folder, 'passes.test.ts')
+    writeFileSync(sleeps, `import { test } from 'bun:test'\ntest('sleeps', async () => {\n  console.log('DATABASE', process.env.TEST_DATABASE_URL)\n  await Bun.sleep(60_000)\n}, 120_000)\n`)
+    writeFileSync(passes, `import { test } from 'bun:test'\ntest('passes', () => {})\n`)
+    const env: Record<string, string | undefined> = { ...process.env, TMPDIR: folder, HOME: folder }
+    delete env.TEST_DATABASE_URL
+    const bunTest = (file: string) =>
+      Bun.spawn({ cmd: [process.execPath, 'test', file], cwd: join(import.meta.dir, '..'), env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', ...runner })
+
+    const killed = bunTest(sleeps)
+    let pid: number | undefined
+    try {
+      const port = new URL(await firstMatch(killed.stdout, /DATABASE (\S+)/)).port
+      const clusterDir = postgresDataDirs().find((entry) => entry.port === port)?.dir
+      expect(clusterDir).toBeDefined()
+      pid = postmasterPid(clusterDir!)
+      killed.kill('SIGKILL')
+      await killed.exited
+      expect(isRunning(pid)).toBe(true) // nothing stopped it
+
+      const next = bunTest(passes)
+      const [code, stdout, stderr] = await Promise.all([next.exited, new Response(next.stdout).text(), new Response(next.stderr).text()])
+      expect({ code, output: stdout + stderr }).toMatchObject({ code: 0 })
+      expect(isRunning(pid)).toBe(false)
+      expect(existsSync(dirname(clusterDir!))).toBe(false)
+      // The runs share one private data folder, left empty once the next run stopped its own cluster.
+      const dataDir = dirname(dirname(clusterDir!))
+      expect(dirname(dataDir)).toBe(folder)
+      expect(mode(dataDir)).toBe(0o700)
+      expect(readdirSync(dataDir)).toEqual([])
+    } finally {
+      killed.kill('SIGKILL')
       if (pid !== undefined && isRunning(pid)) process.kill(pid, 'SIGINT')
     }
   },

@@ -3,8 +3,13 @@
 // otherwise a throwaway embedded PostgreSQL is started and stopped when the run ends, also when
 // the run is interrupted (Ctrl-C, a CI timeout's SIGTERM): the cluster runs detached, in its own
 // process group, so nothing else would stop it until the next run's sweep.
+//
+// Every run uses the same data folder (sharedDataDir), each with a throwaway cluster of its own in it:
+// a run killed with SIGKILL never stops its cluster, and the next run's sweep, which looks at the
+// throwaway homes of its own data folder (and, as root, at /var/tmp), stops and removes it since its
+// owner is dead. Runs in progress are left alone: their owner is alive.
 import { afterAll } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { lstatSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmbeddedPostgres } from '../src/db/embedded'
@@ -15,14 +20,33 @@ import { within } from '../src/timing'
 /** How long an interrupted run waits for its cluster to stop before exiting anyway (the next run's sweep removes it then). */
 const STOP_ON_SIGNAL_MS = 5_000
 
+/**
+ * `<tmpdir>/users-service-tests-<uid>`, 0700, created if missing. The temporary folder is shared with
+ * every user: a folder (or symlink) someone else put there under that name is refused, never used.
+ */
+function sharedDataDir(): string {
+  const uid = process.getuid?.() ?? 0
+  const dir = join(tmpdir(), `users-service-tests-${uid}`)
+  try {
+    mkdirSync(dir, { mode: 0o700 })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  const stat = lstatSync(dir)
+  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
+    throw new Error(`${dir} is not a private folder of this user (a folder owned by uid ${uid}, mode 0700); remove it, or set TEST_DATABASE_URL`)
+  }
+  return dir
+}
+
 if (!process.env.TEST_DATABASE_URL) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'users-service-test-'))
+  const dataDir = sharedDataDir()
   const logger = createLogger({ level: 'warn', json: false })
   const cluster = await startEmbeddedPostgres({ dataDir, persistent: false, logger })
   process.env.TEST_DATABASE_URL = cluster.url
   let stopping: Promise<void> | undefined
-  const stop = () =>
-    (stopping ??= cluster.stop().then(() => rmSync(dataDir, { recursive: true, force: true })))
+  // stop() removes the cluster's own home; the shared data folder stays, for the next runs.
+  const stop = () => (stopping ??= cluster.stop())
   afterAll(stop)
 
   let interrupted = false

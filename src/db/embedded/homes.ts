@@ -8,14 +8,23 @@
 //   mktemp folder): `/var/tmp/users-service-pg-<hash>[-*]`, holding the cluster and a copy of the
 //   programs, with `home.json` naming the project and, for persistent ones, `<dataDir>/cluster-location`
 //   pointing back at it.
-// Homes other than dataDir carry `home.json`; throwaway homes and running clusters record their owner
-// process in `postgres.owner`. At each start, homes whose project is gone or whose throwaway owner
-// died are removed (after stopping a server still running there).
+// Homes other than dataDir carry `home.json` (rewritten at each start: its mtime says when the home was
+// last used); throwaway homes and running clusters record their owner process in `postgres.owner`.
+//
+// The sweep, at each start: a home whose owner process is alive is never touched, whatever else is true
+// of it (its project may merely have been renamed while the service runs). Otherwise a throwaway home is
+// removed (it held a test cluster), and a relocated persistent home whose project folder no longer exists
+// is removed once it has also gone unused for UNUSED_HOME_GRACE_MS; a server still running there (left by
+// a `kill -9`) is stopped first.
+//
+// Files root writes in or reads from these homes (the postgres OS user owns them) go through files.ts:
+// never through a symlink that user may have planted.
 
 import { createHash } from 'node:crypto'
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import type { Logger } from '../../logger'
+import { ourUids, readFileNoFollow, writeFileNoFollow } from './files'
 import { copyNative, type Native } from './native'
 import { canReach, type OsUser } from './os-user'
 import { ownerAlive, runningPostmaster, stopPid, writeOwner } from './processes'
@@ -27,6 +36,14 @@ const HOME_FILE = 'home.json'
 const EPHEMERAL_PREFIX = 'postgres-ephemeral-'
 const RELOCATION_ROOT = '/var/tmp'
 const RELOCATED_PREFIX = 'users-service-pg-'
+/**
+ * How long a relocated home whose project folder is gone is kept after it was last started, before a
+ * sweep removes it (and its data). The project may come back: it was renamed or moved while the service
+ * was stopped (a start from the new place follows the pointer file and takes the home back), or it sits
+ * on a disk that is not mounted right now. Removing such a home at once would lose its data for good, so
+ * "the project no longer exists" alone is not enough: it must also have gone unused for a week.
+ */
+const UNUSED_HOME_GRACE_MS = 7 * 24 * 60 * 60 * 1000
 
 export interface Home {
   dir: string
@@ -62,7 +79,7 @@ function pointedHome(project: string, user: OsUser, logger: Logger): string | un
   const dir = readFileSync(pointer, 'utf8').trim()
   const valid = dirname(dir) === RELOCATION_ROOT && basename(dir).startsWith(RELOCATED_PREFIX) && ownedBy(dir, user) && readHomeRecord(dir) !== undefined
   if (valid) return dir
-  logger.warn('the relocated PostgreSQL cluster named by the pointer file is gone; using a new one', { pointer, location: dir })
+  logger.warn('the relocated PostgreSQL cluster named by the pointer file is gone or not valid; using a new one', { pointer, location: dir })
   return undefined
 }
 
@@ -98,22 +115,41 @@ function claimDir(dir: string, user: OsUser): void {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
   }
   // /var/tmp is writable by everyone: never adopt a folder or symlink someone else put there under our name.
-  const stat = lstatSync(dir)
-  if (!stat.isDirectory() || (stat.uid !== user.uid && stat.uid !== 0)) throw new Error(`${dir} exists but is not a folder owned by root or postgres; remove it`)
-  chownSync(dir, user.uid, user.gid)
-  chmodSync(dir, 0o700)
+  // Checked and changed through one descriptor opened without following a link, so that the folder
+  // cannot be swapped for a symlink between the check and the chown.
+  const refuse = () => new Error(`${dir} exists but is not a folder owned by root or postgres; remove it`)
+  let fd: number
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+  } catch {
+    throw refuse()
+  }
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isDirectory() || (stat.uid !== user.uid && stat.uid !== 0)) throw refuse()
+    fchownSync(fd, user.uid, user.gid)
+    fchmodSync(fd, 0o700)
+  } finally {
+    closeSync(fd)
+  }
 }
 
+/** Only a record we wrote (owned by root or by us), never read through a link. */
 function readHomeRecord(dir: string): HomeRecord | undefined {
+  const text = readFileNoFollow(join(dir, HOME_FILE), ourUids())
+  if (text === undefined) return undefined
   try {
-    return JSON.parse(readFileSync(join(dir, HOME_FILE), 'utf8')) as HomeRecord
+    const record = JSON.parse(text) as Partial<HomeRecord>
+    if (typeof record.project !== 'string' || typeof record.ephemeral !== 'boolean') return undefined
+    return record as HomeRecord
   } catch {
     return undefined
   }
 }
 
+/** Rewritten at each start: its mtime is when the home was last used. */
 function writeHomeRecord(dir: string, record: HomeRecord): void {
-  writeFileSync(join(dir, HOME_FILE), JSON.stringify(record) + '\n')
+  writeFileNoFollow(join(dir, HOME_FILE), JSON.stringify(record) + '\n')
 }
 
 function ownedBy(dir: string, user: OsUser): boolean {
@@ -129,14 +165,32 @@ function hashOf(path: string): string {
   return createHash('sha256').update(path).digest('hex').slice(0, 16)
 }
 
-/** Removes homes whose project folder is gone, and throwaway homes whose owner process died. */
+/**
+ * Removes throwaway homes whose owner process died, and relocated homes whose project folder is gone and
+ * which went unused for UNUSED_HOME_GRACE_MS. Never a home whose owner is alive (see the top of this file).
+ */
 export async function sweepStaleHomes(project: string, ownHome: string, user: OsUser | undefined, logger: Logger): Promise<void> {
   const candidates = [
     ...childDirs(project, EPHEMERAL_PREFIX),
     ...(user ? childDirs(RELOCATION_ROOT, RELOCATED_PREFIX).filter((dir) => ownedBy(dir, user)) : []),
   ]
   for (const dir of candidates) {
-    if (dir === ownHome || !isStale(dir)) continue
+    if (dir === ownHome) continue
+    const verdict = judge(dir)
+    if (verdict.kind === 'keep') continue
+    if (verdict.kind === 'grace') {
+      // Its owner is dead: a server still running there is an orphan. Stopping it keeps the data.
+      const orphan = runningPostmaster(join(dir, CLUSTER))
+      if (orphan !== undefined) await stopPid(orphan)
+      logger.warn('keeping the embedded PostgreSQL cluster of a project folder that no longer exists, in case it was only renamed or unmounted; delete it yourself if the project is gone for good', {
+        location: dir,
+        project: verdict.project,
+        lastStarted: new Date(verdict.lastStarted).toISOString(),
+        removedAfter: new Date(verdict.lastStarted + UNUSED_HOME_GRACE_MS).toISOString(),
+        stoppedServer: orphan,
+      })
+      continue
+    }
     const pid = runningPostmaster(join(dir, CLUSTER))
     if (pid !== undefined) await stopPid(pid)
     rmSync(dir, { recursive: true, force: true })
@@ -150,10 +204,25 @@ function childDirs(parent: string, prefix: string): string[] {
     .map((name) => join(parent, name))
 }
 
-function isStale(dir: string): boolean {
+type Verdict = { kind: 'keep' } | { kind: 'remove' } | { kind: 'grace'; project: string; lastStarted: number }
+
+function judge(dir: string, now = Date.now()): Verdict {
   const record = readHomeRecord(dir)
-  if (!record) return false // not (yet) described: not ours to judge
-  if (!existsSync(record.project)) return true
-  return record.ephemeral && !ownerAlive(dir)
+  if (!record) return { kind: 'keep' } // not (yet) described: not ours to judge
+  // In use: its service (or test run) is alive, even if its project was renamed under it.
+  if (ownerAlive(dir)) return { kind: 'keep' }
+  if (record.ephemeral) return { kind: 'remove' } // a test cluster whose run died
+  if (existsSync(record.project)) return { kind: 'keep' }
+  const lastStarted = lastStart(dir)
+  if (lastStarted === undefined) return { kind: 'keep' }
+  return now - lastStarted > UNUSED_HOME_GRACE_MS ? { kind: 'remove' } : { kind: 'grace', project: record.project, lastStarted }
+}
+
+function lastStart(dir: string): number | undefined {
+  try {
+    return lstatSync(join(dir, HOME_FILE)).mtimeMs
+  } catch {
+    return undefined
+  }
 }
 

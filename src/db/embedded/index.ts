@@ -11,7 +11,7 @@ import { freePort, newPassword, persistentCredentials } from './credentials'
 import { CLUSTER, ephemeralHome, persistentHome, sweepStaleHomes, type Home } from './homes'
 import { findNative } from './native'
 import { ensureOsUser, type OsUser } from './os-user'
-import { clusterOwner, stopOrphan, writeOwner } from './processes'
+import { clusterOwner, releaseOwner, stopOrphan, writeOwner } from './processes'
 import { initCluster, spawnServer, stopServer, waitUntilAccepting, waitUntilReady } from './server'
 
 export interface EmbeddedPostgresOptions {
@@ -103,7 +103,8 @@ async function startCluster(home: Home, project: string, persistent: boolean, us
   })
   const stop = async () => {
     await stopServer(server)
-    if (!persistent) rmSync(home.dir, { recursive: true, force: true })
+    if (persistent) releaseOwner(home.dir)
+    else rmSync(home.dir, { recursive: true, force: true })
     logger.info('embedded PostgreSQL stopped', { clusterDir })
   }
   return { url, clusterDir, stop: () => (stopping ??= stop()) }

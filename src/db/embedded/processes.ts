@@ -1,9 +1,10 @@
 // Processes seen through /proc: the owner recorded in a home, servers left running (orphans), stopping a
 // process with escalating signals, and waiting for it.
 
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '../../logger'
+import { ourUids, readFileNoFollow, writeFileNoFollow } from './files'
 
 const OWNER_FILE = 'postgres.owner'
 // Fast shutdown first; immediate shutdown (SIGQUIT, which still stops the children) and SIGKILL only if it hangs.
@@ -34,18 +35,23 @@ function isRunning(pid: number): boolean {
   return procStat(pid)?.state !== 'Z'
 }
 
-/** PID and start time, so that a reused PID is not mistaken for the owner. */
+/** PID and start time, so that a reused PID is not mistaken for the owner. The home may be the postgres user's: see files.ts. */
 export function writeOwner(dir: string): void {
-  writeFileSync(join(dir, OWNER_FILE), `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`)
+  writeFileNoFollow(join(dir, OWNER_FILE), `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`)
 }
 
+/** Only a record we wrote (owned by root or by us), never read through a link. */
 function readOwner(dir: string): { pid: number; start: string } | undefined {
-  try {
-    const [pid, start = ''] = readFileSync(join(dir, OWNER_FILE), 'utf8').trim().split(' ')
-    return { pid: Number(pid), start }
-  } catch {
-    return undefined
-  }
+  const text = readFileNoFollow(join(dir, OWNER_FILE), ourUids())
+  if (text === undefined) return undefined
+  const [pid, start = ''] = text.trim().split(' ')
+  return Number.isInteger(Number(pid)) && Number(pid) > 0 ? { pid: Number(pid), start } : undefined
+}
+
+/** Once our server there has stopped, this process no longer owns the home: a later sweep may judge it. */
+export function releaseOwner(dir: string): void {
+  const owner = readOwner(dir)
+  if (owner?.pid === process.pid && owner.start === (procStat(process.pid)?.start ?? '')) rmSync(join(dir, OWNER_FILE), { force: true })
 }
 
 export function ownerAlive(dir: string): boolean {
@@ -55,12 +61,10 @@ export function ownerAlive(dir: string): boolean {
 
 /** The PID of a server still running on this cluster: named in postmaster.pid, and its command line names the data directory. */
 export function runningPostmaster(clusterDir: string): number | undefined {
-  let pid: number
-  try {
-    pid = Number(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0])
-  } catch {
-    return undefined
-  }
+  // Written by the server, so by the postgres user: not read through a link, nor if it is not a small regular file.
+  const text = readFileNoFollow(join(clusterDir, 'postmaster.pid'))
+  if (text === undefined) return undefined
+  const pid = Number(text.split('\n')[0])
   if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return undefined
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(clusterDir) ? pid : undefined

@@ -2,10 +2,11 @@
 // and stopping it.
 
 import { randomBytes } from 'node:crypto'
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, existsSync, fchownSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import type { Logger } from '../../logger'
+import { readFileNoFollow } from './files'
 import { CLUSTER, type Home } from './homes'
 import type { OsUser } from './os-user'
 import { within } from '../../timing'
@@ -24,16 +25,21 @@ export async function initCluster(home: Home, password: string, persistent: bool
   const target = join(home.dir, CLUSTER)
   if (existsSync(target) && readdirSync(target).length > 0) throw new Error(`${target} is not empty but holds no PostgreSQL cluster (no PG_VERSION); move it away`)
   const staging = `${target}.init`
-  rmSync(staging, { recursive: true, force: true })
-  mkdirSync(staging, { mode: 0o700 })
+  rmSync(staging, { recursive: true, force: true }) // a symlink there is removed, not followed
   // The password file sits in the home, readable by the server's user only, and lives just as long as initdb.
   const pwfile = join(home.dir, `.pwfile-${randomBytes(8).toString('hex')}`)
-  writeFileSync(pwfile, `${password}\n`, { mode: 0o600, flag: 'wx' })
   try {
-    if (user) {
-      chownSync(staging, user.uid, user.gid)
-      chownSync(pwfile, user.uid, user.gid)
-    }
+    // The home may belong to the postgres user, who could swap either for a symlink between its creation
+    // and a chown by name (root would then give it any file): both are handed over through the descriptor
+    // they were created with. O_EXCL does not follow a symlink; O_NOFOLLOW refuses one.
+    mkdirSync(staging, { mode: 0o700 })
+    withDescriptor(openSync(staging, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW), (fd) => {
+      if (user) fchownSync(fd, user.uid, user.gid)
+    })
+    withDescriptor(openSync(pwfile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600), (fd) => {
+      if (user) fchownSync(fd, user.uid, user.gid)
+      writeSync(fd, `${password}\n`)
+    })
     const cmd = [
       join(home.bin, 'initdb'),
       '-D', staging,
@@ -107,14 +113,18 @@ async function checkConnection(url: string, log: string[]): Promise<void> {
   }
 }
 
-/** postmaster.pid names our process and its status line (the 8th) says `ready`. */
-function postmasterReady(clusterDir: string, pid: number): boolean {
+function withDescriptor(fd: number, use: (fd: number) => void): void {
   try {
-    const lines = readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')
-    return lines[0] === String(pid) && lines[7]?.trim() === 'ready'
-  } catch {
-    return false
+    use(fd)
+  } finally {
+    closeSync(fd)
   }
+}
+
+/** postmaster.pid names our process and its status line (the 8th) says `ready`. Written by the postgres user: see files.ts. */
+function postmasterReady(clusterDir: string, pid: number): boolean {
+  const lines = readFileNoFollow(join(clusterDir, 'postmaster.pid'))?.split('\n') ?? []
+  return lines[0] === String(pid) && lines[7]?.trim() === 'ready'
 }
 
 export async function stopServer({ proc }: Server): Promise<void> {

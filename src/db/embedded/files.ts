@@ -1,0 +1,57 @@
+// Small files root writes into, and reads from, folders the postgres OS user owns (relocated and
+// throwaway homes, the cluster itself). Whoever controls that user (any cluster superuser, through
+// `COPY … TO PROGRAM`) can put a symlink, a FIFO or a huge file there in our place: a write must never
+// follow a link (root would overwrite any file it points to), and a read accepts only a small regular
+// file, never through a link (root would read any file, or block forever on a FIFO).
+
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+
+const MAX_READ_BYTES = 64 * 1024
+
+/**
+ * Writes the file under a temporary name, created exclusively (O_CREAT|O_EXCL never follows a symlink:
+ * it fails on one), then renames it into place (a rename replaces a symlink, it does not write through it).
+ */
+export function writeFileNoFollow(path: string, text: string, mode = 0o644): void {
+  const staging = `${path}.${process.pid}.tmp`
+  rmSync(staging, { force: true }) // a leftover of a crashed run with our PID (or a planted link): removes the entry, never its target
+  writeFileSync(staging, text, { flag: 'wx', mode })
+  try {
+    renameSync(staging, path)
+  } catch (error) {
+    rmSync(staging, { force: true })
+    throw error
+  }
+}
+
+/**
+ * The text of a regular file of at most 64 KiB, not opened through a symlink; undefined otherwise (also
+ * when it is missing). `trustedOwners`: uids the file must belong to, for records only we write.
+ */
+export function readFileNoFollow(path: string, trustedOwners?: readonly number[]): string | undefined {
+  let fd: number
+  try {
+    // O_NONBLOCK: opening a FIFO does not wait for a writer (and fstat then rejects it).
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch {
+    return undefined
+  }
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile() || stat.size > MAX_READ_BYTES) return undefined
+    if (trustedOwners && !trustedOwners.includes(stat.uid)) return undefined
+    const buffer = Buffer.alloc(stat.size)
+    const read = readSync(fd, buffer, 0, stat.size, 0)
+    return buffer.subarray(0, read).toString('utf8')
+  } catch {
+    return undefined
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Root, and the user running this process: the only writers of the records we trust. */
+export function ourUids(): number[] {
+  const uid = process.getuid?.()
+  return uid === undefined || uid === 0 ? [0] : [0, uid]
+}
