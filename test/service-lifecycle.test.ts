@@ -138,8 +138,8 @@ describe('served over HTTP', async () => {
   })
 
   test('a client that stalls mid-request is disconnected after IDLE_TIMEOUT_SECONDS', async () => {
-    // Its own service: a short idle timeout would also cut the other tests' requests (Bun's timer
-    // ticks every 4 s), and it is only allowed without a query deadline (see config.ts).
+    // Its own service: a short idle timeout could also cut the other tests' requests (Bun's timer is
+    // coarse), and it is only allowed without a query deadline (see config.ts).
     const idle = await spawnService({ env: { DATABASE_URL: scratch.url, IDLE_TIMEOUT_SECONDS: '2', DATABASE_QUERY_TIMEOUT_MS: '0' } })
     const { hostname, port } = new URL(idle.url)
     const closed = Promise.withResolvers<number>()
