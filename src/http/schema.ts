@@ -13,6 +13,7 @@ export const INTEGER_PATTERN = '^(0|-?[1-9][0-9]*)$'
  */
 export const TEXT_PATTERN = '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$'
 export const INTEGER_FORMAT_PREFIX = 'integer-'
+const INTEGER = new RegExp(INTEGER_PATTERN)
 
 /**
  * A whole number carried as a string, within [minimum, maximum]; the handler gets the string,
@@ -22,7 +23,7 @@ export function integerString(options: { minimum: bigint; maximum: bigint; descr
   const format = `${INTEGER_FORMAT_PREFIX}${options.minimum}-${options.maximum}`
   if (!FormatRegistry.Has(format)) {
     FormatRegistry.Set(format, (value) => {
-      if (!new RegExp(INTEGER_PATTERN).test(value)) return false
+      if (!INTEGER.test(value)) return false
       const n = BigInt(value)
       return n >= options.minimum && n <= options.maximum
     })
