@@ -2,10 +2,10 @@
 // terminal) it uses the service's cluster and leaves it running; with the service stopped it starts
 // the cluster for the command and stops it again. `db:new` needs no database at all.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { PROJECT_DIR, serviceEnv, spawnService, type RunningService } from './support/service'
+import { clusterHome, freshCheckout, postgresProcessesFor } from './support/checkout'
+import { runToExit, spawnService, type RunningService } from './support/service'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -29,42 +29,15 @@ afterAll(async () => {
   }
 })
 
-/** A fresh folder holding what a clone holds, node_modules linked. */
-function freshCheckout(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'db-cli-'))
+/** A fresh checkout, removed (with its cluster) after the file. */
+function checkout(): string {
+  const dir = freshCheckout('db-cli-')
   folders.push(dir)
-  for (const entry of ['src', 'db', 'package.json', 'tsconfig.json']) cpSync(join(PROJECT_DIR, entry), join(dir, entry), { recursive: true })
-  symlinkSync(join(PROJECT_DIR, 'node_modules'), join(dir, 'node_modules'))
   return dir
 }
 
-/** The cluster's home: `.data`, or the relocated folder its pointer file names. */
-function clusterHome(dir: string): string {
-  const pointer = join(dir, '.data', 'cluster-location')
-  return existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : join(dir, '.data')
-}
-
-function postgresProcessesFor(home: string): string[] {
-  return readdirSync('/proc')
-    .filter((pid) => /^\d+$/.test(pid))
-    .filter((pid) => {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-        return cmd.includes('postgres') && cmd.includes(home) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
-      } catch {
-        return false
-      }
-    })
-}
-
-/** `bun run <script> [args]` in dir, as from a fresh shell: exit code and everything it printed. */
-async function bunRun(dir: string, args: string[]): Promise<{ exitCode: number; output: string }> {
-  const proc = Bun.spawn(['bun', 'run', ...args], { cwd: dir, env: serviceEnv({ HOME: dir }), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 50_000)
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-  clearTimeout(timer)
-  return { exitCode, output: stdout + stderr }
-}
+/** `bun run <script> [args]` in dir, as from a fresh shell. */
+const bunRun = (dir: string, args: string[]) => runToExit(['bun', 'run', ...args], { cwd: dir, env: { HOME: dir }, timeoutMs: 50_000 })
 
 function expectAllApplied(output: string) {
   for (const file of MIGRATIONS) expect(output).toContain(`[X] ${file}`)
@@ -74,7 +47,7 @@ function expectAllApplied(output: string) {
 
 describe('bun run db:* with the embedded PostgreSQL', () => {
   test('works next to the running service, and on its own once the service is stopped', async () => {
-    const dir = freshCheckout()
+    const dir = checkout()
     const service = await spawnService({ command: ['bun', 'run', 'start'], cwd: dir, env: { HOME: dir }, detached: true })
     services.push(service)
     const home = clusterHome(dir)
@@ -107,7 +80,7 @@ describe('bun run db:* with the embedded PostgreSQL', () => {
   })
 
   test('db:new creates a migration file from a name, and asks for one without it', async () => {
-    const dir = freshCheckout()
+    const dir = checkout()
     const created = await bunRun(dir, ['db:new', 'add_something'])
     expect(created.exitCode).toBe(0)
     const added = readdirSync(join(dir, 'db', 'migrations')).filter((name) => !MIGRATIONS.includes(name))

@@ -2,11 +2,11 @@
 // ./.data, migrated, serving; Ctrl-C stops everything with exit 0, and the data is there on the
 // next start. As root (CI, containers) and as an ordinary user.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { chownSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chownSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { forEachLine } from '../src/lines'
-import { PROJECT_DIR, serviceEnv, spawnService } from './support/service'
+import { clusterHome, freshCheckout, postgresProcessesFor } from './support/checkout'
+import { serviceEnv, spawnService } from './support/service'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -17,19 +17,15 @@ afterAll(() => {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true })
 })
 
-/** A fresh folder holding what a clone holds, plus node_modules (linked, or hard-linked for another user). */
-function freshCheckout(owner?: { uid: number; gid: number }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fresh-checkout-'))
+/** A fresh checkout, removed after the file; another user gets its own node_modules and owns the rest. */
+function checkout(owner?: { uid: number; gid: number }): string {
+  const dir = freshCheckout('fresh-checkout-', { ownModules: owner !== undefined })
   folders.push(dir)
-  for (const entry of ['src', 'db', 'package.json', 'tsconfig.json', 'bunfig.toml']) cpSync(join(PROJECT_DIR, entry), join(dir, entry), { recursive: true })
-  if (owner) {
-    // Another user may not be able to enter the real checkout: give it its own (hard-linked) copy.
-    cpSync(join(PROJECT_DIR, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true })
-    chownTree(dir, owner)
-  } else symlinkSync(join(PROJECT_DIR, 'node_modules'), join(dir, 'node_modules'))
+  if (owner) chownTree(dir, owner)
   return dir
 }
 
+/** Hands the checkout to `owner`, except node_modules' contents (hard links to this checkout's files). */
 function chownTree(path: string, owner: { uid: number; gid: number }) {
   chownSync(path, owner.uid, owner.gid)
   if (statSync(path).isDirectory() && !path.endsWith('node_modules')) {
@@ -37,17 +33,12 @@ function chownTree(path: string, owner: { uid: number; gid: number }) {
   }
 }
 
-const postgresProcessesFor = (dir: string) =>
-  readdirSync('/proc')
-    .filter((pid) => /^\d+$/.test(pid))
-    .filter((pid) => {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-        return cmd.includes('postgres') && cmd.includes(dir) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
-      } catch {
-        return false
-      }
-    })
+/** The cluster's home, to be removed after the file too if it was relocated. */
+function trackedHome(dir: string): string {
+  const home = clusterHome(dir)
+  if (home !== join(dir, '.data')) folders.push(home)
+  return home
+}
 
 async function startStopRestart(dir: string, owner?: { uid: number; gid: number }) {
   const env = { HOME: dir, LANG: '', LC_ALL: 'C' }
@@ -72,12 +63,9 @@ async function startStopRestart(dir: string, owner?: { uid: number; gid: number 
   // stop its cluster itself.
   process.kill(-first.process.pid, 'SIGINT')
   expect(await first.exited).toBe(0)
-  const clusterHome = existsSync(join(dir, '.data', 'cluster-location'))
-    ? readFileSync(join(dir, '.data', 'cluster-location'), 'utf8').trim()
-    : join(dir, '.data')
-  if (clusterHome !== join(dir, '.data')) folders.push(clusterHome)
+  const home = trackedHome(dir)
   await Bun.sleep(200)
-  expect(postgresProcessesFor(clusterHome)).toEqual([])
+  expect(postgresProcessesFor(home)).toEqual([])
 
   const credentials = readdirSync(join(dir, '.data')).find((name) => name.includes('credentials'))
   expect(credentials).toBeDefined()
@@ -94,29 +82,29 @@ async function startStopRestart(dir: string, owner?: { uid: number; gid: number 
   }
   expect(await second.exited).toBe(0)
   await Bun.sleep(200)
-  expect(postgresProcessesFor(clusterHome)).toEqual([])
+  expect(postgresProcessesFor(home)).toEqual([])
 }
 
 describe('the embedded default', () => {
   test.skipIf(!isRoot && process.env.CI !== 'true')('works as root, in a folder the postgres user cannot enter', async () => {
     expect(isRoot).toBe(true)
-    const dir = freshCheckout()
+    const dir = checkout()
     expect(statSync(dir).mode & 0o777).toBe(0o700)
     await startStopRestart(dir)
     expect(statSync(dir).mode & 0o777).toBe(0o700)
   })
 
   test('works as an ordinary user', async () => {
-    if (!isRoot) return startStopRestart(freshCheckout())
+    if (!isRoot) return startStopRestart(checkout())
     const nobody = { uid: 65534, gid: 65534 }
-    await startStopRestart(freshCheckout(nobody), nobody)
+    await startStopRestart(checkout(nobody), nobody)
   })
 })
 describe('Ctrl-C while the embedded default is still starting', () => {
   // With debug logs the server's own first line shows it has been spawned (in its own process
   // group, so the Ctrl-C does not reach it) and is not ready yet.
   test('stops the server being started, exits 0, and leaves no PostgreSQL running', async () => {
-    const dir = freshCheckout()
+    const dir = checkout()
     const env = serviceEnv({ HOME: dir, LOG_LEVEL: 'debug' })
     const proc = Bun.spawn(['bun', 'run', 'start'], { cwd: dir, env, stdout: 'pipe', stderr: 'pipe', detached: true })
     const lines: string[] = []
@@ -131,9 +119,7 @@ describe('Ctrl-C while the embedded default is still starting', () => {
     expect(signalled).toBe(true)
     expect(await proc.exited).toBe(0)
     expect(lines.some((line) => line.includes('listening url='))).toBe(false)
-    const pointer = join(dir, '.data', 'cluster-location')
-    const home = existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : join(dir, '.data')
-    if (home !== join(dir, '.data')) folders.push(home)
+    const home = trackedHome(dir)
     await Bun.sleep(200)
     expect(postgresProcessesFor(home)).toEqual([])
   })

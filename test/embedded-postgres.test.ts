@@ -1,11 +1,12 @@
 // Starts real embedded PostgreSQL clusters in temporary folders; never touches a database it did not create.
 import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
-import { chmodSync, cpSync, chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
 import { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from '../src/db/embedded'
 import type { Logger } from '../src/logger'
+import { CHECKOUT_ENTRIES, copyCheckout } from './support/checkout'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -381,16 +382,9 @@ test(
     writeFileSync(passes, `import { test } from 'bun:test'\ntest('passes', () => {})\n`)
     const env: Record<string, string | undefined> = { ...process.env, TMPDIR: folder, HOME: folder }
     delete env.TEST_DATABASE_URL
-    // The runs need the preload and what it imports; the checkout itself may be one the other user
-    // cannot enter (CI clones into a 0700 folder), so they get a copy (node_modules hard-linked).
+    // The runs need the preload and what it imports, in a copy the other user can enter.
     const project = join(folder, 'project')
-    const root = join(import.meta.dir, '..')
-    for (const entry of ['src', 'db', 'package.json', 'tsconfig.json', 'bunfig.toml', 'test/preload.ts']) {
-      cpSync(join(root, entry), join(project, entry), { recursive: true })
-    }
-    if (!Bun.spawnSync(['cp', '-al', join(root, 'node_modules'), join(project, 'node_modules')]).success) {
-      cpSync(join(root, 'node_modules'), join(project, 'node_modules'), { recursive: true, verbatimSymlinks: true })
-    }
+    copyCheckout(project, { entries: [...CHECKOUT_ENTRIES, 'test/preload.ts'], ownModules: true })
     const bunTest = (file: string) =>
       Bun.spawn({ cmd: [process.execPath, 'test', file], cwd: project, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', ...runner })
 

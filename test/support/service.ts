@@ -82,20 +82,17 @@ export function spawnService(options: SpawnOptions): Promise<RunningService> {
   })
 }
 
-/** Runs the entry point to completion (for start-up failures) and returns its exit code and output. */
-export async function runServiceToExit(env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
-  const proc = Bun.spawn(['bun', join(PROJECT_DIR, 'src', 'index.ts')], {
-    cwd: PROJECT_DIR,
-    env: serviceEnv(env),
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
+/** Runs a command to completion, as from a fresh shell (see serviceEnv): its exit code and everything it printed. */
+export async function runToExit(command: string[], options: { env: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<{ exitCode: number; output: string }> {
+  const proc = Bun.spawn(command, { cwd: options.cwd ?? PROJECT_DIR, env: serviceEnv(options.env), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs ?? 30_000)
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   clearTimeout(timer)
   return { exitCode, output: stdout + stderr }
 }
+
+/** Runs the entry point to completion (for start-up failures). */
+export const runServiceToExit = (env: Record<string, string>) => runToExit(['bun', join(PROJECT_DIR, 'src', 'index.ts')], { env })
 
 /** Sends bytes as they are (no client fixes up the Host header) and returns the raw response. */
 export async function rawHttp(url: string, request: string): Promise<string> {
