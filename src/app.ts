@@ -24,7 +24,12 @@ export interface AppDependencies {
   lifecycle?: Lifecycle
 }
 
-export function createApp({ sql, config, logger = createLogger({ level: 'silent', json: false }), lifecycle = { draining: false } }: AppDependencies) {
+export function createApp({
+  sql,
+  config,
+  logger = createLogger({ level: 'silent', json: false }),
+  lifecycle = { draining: false },
+}: AppDependencies) {
   const db = createDatabase(sql, config.database)
   const users = createUsersRepository(db)
   const items = createItemsRepository(db)

@@ -7,9 +7,10 @@
 // and its raw document: both answer 404 to clients (the raw document is only read internally).
 // `/docs` is our page over swagger-ui-dist's files, which works offline and under a strict
 // Content-Security-Policy.
+
+import { dirname, join } from 'node:path'
 import { swagger } from '@elysiajs/swagger'
 import { Elysia } from 'elysia'
-import { dirname, join } from 'node:path'
 import { NotFoundError } from './errors'
 import { INTEGER_FORMAT_PREFIX } from './http/schema'
 
@@ -57,7 +58,8 @@ const assets = new Map<string, { file: string; type: string }>([
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type JsonObject = { [key: string]: Json }
 
-const isObject = (value: Json | undefined): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** Rewrites schemas everywhere in the document: integers carried as strings, 3.1 nullability, no `$id`. */
 function normaliseSchemas(node: Json): Json {
@@ -67,7 +69,8 @@ function normaliseSchemas(node: Json): Json {
   for (const [key, value] of Object.entries(node)) if (key !== '$id') out[key] = normaliseSchemas(value)
   if (typeof out.format === 'string' && out.format.startsWith(INTEGER_FORMAT_PREFIX)) {
     const { pattern: _p, format: _f, minimum, maximum, ...rest } = out
-    const bound = (value: Json | undefined) => (typeof value === 'string' && Number.isSafeInteger(Number(value)) ? Number(value) : undefined)
+    const bound = (value: Json | undefined) =>
+      typeof value === 'string' && Number.isSafeInteger(Number(value)) ? Number(value) : undefined
     return {
       ...rest,
       type: 'integer',
@@ -81,7 +84,9 @@ function normaliseSchemas(node: Json): Json {
 }
 
 const onlyJson = (content: Json | undefined): JsonObject | undefined =>
-  isObject(content) && content['application/json'] !== undefined ? { 'application/json': content['application/json'] } : undefined
+  isObject(content) && content['application/json'] !== undefined
+    ? { 'application/json': content['application/json'] }
+    : undefined
 
 /** Every response described, every body JSON only (the plugin also lists form data and text). */
 function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
@@ -95,11 +100,17 @@ function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!isObject(response)) continue
         const content = onlyJson(response.content)
-        const ref = isObject(content?.['application/json']) ? (content['application/json'] as JsonObject).schema : undefined
+        const ref = isObject(content?.['application/json'])
+          ? (content['application/json'] as JsonObject).schema
+          : undefined
         const model = isObject(ref) && typeof ref.$ref === 'string' ? schemas[ref.$ref.split('/').pop()!] : undefined
         const describedModel = Number(status) < 400 && isObject(model) && typeof model.description === 'string'
         const description = describedModel ? (model.description as string) : statusText(status)
-        operation.responses[status] = { description, ...(responseHeaders[status] && { headers: responseHeaders[status] }), ...(content && { content }) }
+        operation.responses[status] = {
+          description,
+          ...(responseHeaders[status] && { headers: responseHeaders[status] }),
+          ...(content && { content }),
+        }
       }
     }
   }
@@ -108,11 +119,23 @@ function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
 /** Headers the contract sets, for clients that read them: where a created row is, when to retry. */
 const responseHeaders: Record<string, JsonObject> = {
   '201': { Location: { description: 'The path of the created resource.', schema: { type: 'string' } } },
-  '503': { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } } },
+  '503': {
+    'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } },
+  },
 }
 
 const statusText = (status: string) =>
-  ({ '200': 'OK', '201': 'Created', '400': 'Bad Request', '404': 'Not Found', '409': 'Conflict', '413': 'Content Too Large', '415': 'Unsupported Media Type', '422': 'Validation Error', '503': 'Service Unavailable' })[status] ?? 'Response'
+  ({
+    '200': 'OK',
+    '201': 'Created',
+    '400': 'Bad Request',
+    '404': 'Not Found',
+    '409': 'Conflict',
+    '413': 'Content Too Large',
+    '415': 'Unsupported Media Type',
+    '422': 'Validation Error',
+    '503': 'Service Unavailable',
+  })[status] ?? 'Response'
 
 /** Replaces inline copies of a component schema (User.items holds Item) with a `$ref` to it. */
 function referenceComponents(node: Json, byShape: Map<string, string>, isComponentRoot = false): Json {
@@ -162,7 +185,8 @@ export function docs({ handle }: DocsOptions) {
           info: {
             title: 'Users and items API',
             version: '0.1.0',
-            description: 'Users and the items they own, over PostgreSQL. No authentication yet: do not expose it publicly.',
+            description:
+              'Users and the items they own, over PostgreSQL. No authentication yet: do not expose it publicly.',
           },
           tags: [
             { name: 'users', description: 'Create, read, update and delete users.' },
@@ -172,17 +196,29 @@ export function docs({ handle }: DocsOptions) {
         },
       }),
     )
-    .get('/openapi.json', () => (document ??= load().catch((error) => ((document = undefined), Promise.reject(error)))), hidden)
-    .get('/docs', ({ set }) => {
-      set.headers['content-type'] = 'text/html; charset=utf-8'
-      set.headers['content-security-policy'] = CSP
-      return page
-    }, hidden)
-    .get('/docs/:asset', ({ params }) => {
-      const asset = assets.get(params.asset)
-      if (!asset) throw new NotFoundError()
-      return new Response(Bun.file(asset.file), {
-        headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },
-      })
-    }, hidden)
+    .get(
+      '/openapi.json',
+      () => (document ??= load().catch((error) => ((document = undefined), Promise.reject(error)))),
+      hidden,
+    )
+    .get(
+      '/docs',
+      ({ set }) => {
+        set.headers['content-type'] = 'text/html; charset=utf-8'
+        set.headers['content-security-policy'] = CSP
+        return page
+      },
+      hidden,
+    )
+    .get(
+      '/docs/:asset',
+      ({ params }) => {
+        const asset = assets.get(params.asset)
+        if (!asset) throw new NotFoundError()
+        return new Response(Bun.file(asset.file), {
+          headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },
+        })
+      },
+      hidden,
+    )
 }

@@ -2,9 +2,9 @@
 // PostgreSQL under ./.data), serves, and shuts down cleanly on SIGINT/SIGTERM.
 import type { Sql } from 'postgres'
 import { createApp } from './app'
-import { ConfigError, loadConfig, type Config } from './config'
+import { type Config, ConfigError, loadConfig } from './config'
 import { createSql } from './db/client'
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded'
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded'
 import { applyMigrations, pendingMigrations } from './db/migrations'
 import { routable } from './http/routable'
 import { createLogger, describeError, type Logger } from './logger'
@@ -36,7 +36,9 @@ async function main(config: Config, logger: Logger) {
         lifecycle.draining = true
         if (config.drainSeconds > 0) await Bun.sleep(config.drainSeconds * 1000)
         if (!(await within(server.stop(), config.shutdownTimeoutSeconds * 1000)).done) {
-          logger.warn('in-flight requests did not finish in time; closing them', { timeout_seconds: config.shutdownTimeoutSeconds })
+          logger.warn('in-flight requests did not finish in time; closing them', {
+            timeout_seconds: config.shutdownTimeoutSeconds,
+          })
           await server.stop(true)
         }
       }
@@ -70,7 +72,8 @@ async function main(config: Config, logger: Logger) {
     sql = createSql(url, config.database, logger)
     if (embedded === undefined) {
       const pending = await pendingMigrations(sql)
-      if (pending.length > 0) throw new Error(`Pending migrations: ${pending.join(', ')}. Run \`bun run db:migrate\` first.`)
+      if (pending.length > 0)
+        throw new Error(`Pending migrations: ${pending.join(', ')}. Run \`bun run db:migrate\` first.`)
     }
     if (stopping) return
     const app = createApp({ sql, config, logger, lifecycle })

@@ -19,7 +19,11 @@ export interface LoggerOptions {
   write?: (line: string) => void
 }
 
-export function createLogger({ level, json, write = (line) => process.stdout.write(line + '\n') }: LoggerOptions): Logger {
+export function createLogger({
+  level,
+  json,
+  write = (line) => process.stdout.write(line + '\n'),
+}: LoggerOptions): Logger {
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
     if (rank[lvl] < rank[level]) return
     const time = new Date().toISOString()
@@ -47,5 +51,10 @@ export function createLogger({ level, json, write = (line) => process.stdout.wri
 export function describeError(error: unknown): LogFields {
   if (!(error instanceof Error)) return { error: String(error) }
   const code = (error as { code?: unknown }).code
-  return { error: error.name, message: error.message, code: typeof code === 'string' ? code : undefined, stack: error.stack }
+  return {
+    error: error.name,
+    message: error.message,
+    code: typeof code === 'string' ? code : undefined,
+    stack: error.stack,
+  }
 }

@@ -22,7 +22,12 @@ describe('loadConfig', () => {
   })
 
   test('production turns on a drain window; empty values mean the default', () => {
-    const config = loadConfig({ NODE_ENV: 'production', PORT: '', DATABASE_PREPARE: 'false', DATABASE_URL: 'postgres://u:p@db:5432/app' })
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '',
+      DATABASE_PREPARE: 'false',
+      DATABASE_URL: 'postgres://u:p@db:5432/app',
+    })
     expect(config.env).toBe('production')
     expect(config.drainSeconds).toBe(5)
     expect(config.port).toBe(3000)
@@ -31,7 +36,10 @@ describe('loadConfig', () => {
   })
 
   test('DATABASE_MIGRATION_URL overrides where migrations connect', () => {
-    const config = loadConfig({ DATABASE_URL: 'postgres://u:p@pgbouncer:6432/app', DATABASE_MIGRATION_URL: 'postgres://u:p@primary:5432/app' })
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@pgbouncer:6432/app',
+      DATABASE_MIGRATION_URL: 'postgres://u:p@primary:5432/app',
+    })
     expect(config.database.migrationUrl).toBe('postgres://u:p@primary:5432/app')
   })
 

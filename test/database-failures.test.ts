@@ -22,7 +22,10 @@ describe('the database unreachable', async () => {
   const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
   const port = server.port
   server.stop(true)
-  const config = testConfig({ DATABASE_URL: `postgres://nobody:secret-pw@127.0.0.1:${port}/none`, DATABASE_CONNECT_TIMEOUT_SECONDS: '1' })
+  const config = testConfig({
+    DATABASE_URL: `postgres://nobody:secret-pw@127.0.0.1:${port}/none`,
+    DATABASE_CONNECT_TIMEOUT_SECONDS: '1',
+  })
   const sql = createSql(config.database.url!, config.database, silentLogger)
   const app = createApp({ sql, config })
   afterAll(() => sql.end({ timeout: 1 }))
@@ -52,21 +55,31 @@ describe('an unexpected database error', async () => {
   const lines: string[] = []
   const config = testConfig({ DATABASE_URL: scratch.url })
   const sql = createSql(scratch.url, config.database, silentLogger)
-  const app = createApp({ sql, config, logger: createLogger({ level: 'info', json: true, write: (line) => lines.push(line) }) })
+  const app = createApp({
+    sql,
+    config,
+    logger: createLogger({ level: 'info', json: true, write: (line) => lines.push(line) }),
+  })
   afterAll(async () => {
     await sql.end({ timeout: 1 })
     await scratch.drop()
   })
 
   test('is a 500 {"detail":"Internal Server Error"}; the real error is logged once, with the request id', async () => {
-    const response = await app.handle(new Request('http://localhost/users/1', { headers: { 'x-request-id': 'trace-500' } }))
+    const response = await app.handle(
+      new Request('http://localhost/users/1', { headers: { 'x-request-id': 'trace-500' } }),
+    )
     expect(response.status).toBe(500)
     const text = await response.text()
     expect(JSON.parse(text)).toEqual({ detail: 'Internal Server Error' })
     expect(text).not.toContain('relation')
     const errors = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 'error')
     expect(errors).toHaveLength(1)
-    expect(errors[0]).toMatchObject({ request_id: 'trace-500', code: '42P01', message: expect.stringContaining('relation "users" does not exist') })
+    expect(errors[0]).toMatchObject({
+      request_id: 'trace-500',
+      code: '42P01',
+      message: expect.stringContaining('relation "users" does not exist'),
+    })
   })
 
   test('a sign-up that fails writes nothing and leaks no password into the log', async () => {
@@ -106,10 +119,18 @@ describe('a saturated pool', async () => {
     await Bun.sleep(100)
 
     const started = performance.now()
-    const responses = Array.from({ length: 6 }, () => call(app, 'GET', '/users/1').then(async (r) => ({ status: r.status, retry: r.headers.get('retry-after'), at: performance.now() - started })))
+    const responses = Array.from({ length: 6 }, () =>
+      call(app, 'GET', '/users/1').then(async (r) => ({
+        status: r.status,
+        retry: r.headers.get('retry-after'),
+        at: performance.now() - started,
+      })),
+    )
     await Bun.sleep(100)
 
-    const [{ n }] = await admin<[{ n: number }]>`select count(*)::int as n from pg_stat_activity where datname = ${scratch.name} and application_name = 'users-service' and state = 'active'`
+    const [{ n }] = await admin<
+      [{ n: number }]
+    >`select count(*)::int as n from pg_stat_activity where datname = ${scratch.name} and application_name = 'users-service' and state = 'active'`
     expect(n).toBeLessThanOrEqual(2)
 
     // Readiness does not queue behind the gate.

@@ -2,10 +2,10 @@
 // terminal) it uses the service's cluster and leaves it running; with the service stopped it starts
 // the cluster for the command and stops it again. `db:new` needs no database at all.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { clusterHome, freshCheckout, postgresProcessesFor } from './support/checkout'
-import { runToExit, spawnService, type RunningService } from './support/service'
+import { type RunningService, runToExit, spawnService } from './support/service'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -37,7 +37,8 @@ function checkout(): string {
 }
 
 /** `bun run <script> [args]` in dir, as from a fresh shell. */
-const bunRun = (dir: string, args: string[]) => runToExit(['bun', 'run', ...args], { cwd: dir, env: { HOME: dir }, timeoutMs: 50_000 })
+const bunRun = (dir: string, args: string[]) =>
+  runToExit(['bun', 'run', ...args], { cwd: dir, env: { HOME: dir }, timeoutMs: 50_000 })
 
 function expectAllApplied(output: string) {
   for (const file of MIGRATIONS) expect(output).toContain(`[X] ${file}`)
@@ -48,7 +49,12 @@ function expectAllApplied(output: string) {
 describe('bun run db:* with the embedded PostgreSQL', () => {
   test('works next to the running service, and on its own once the service is stopped', async () => {
     const dir = checkout()
-    const service = await spawnService({ command: ['bun', 'run', 'start'], cwd: dir, env: { HOME: dir }, detached: true })
+    const service = await spawnService({
+      command: ['bun', 'run', 'start'],
+      cwd: dir,
+      env: { HOME: dir },
+      detached: true,
+    })
     services.push(service)
     const home = clusterHome(dir)
     const postmaster = postgresProcessesFor(home)

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core'
-import { createTestContext, uniqueEmail, type TestContext } from './support/context'
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
+import { createTestContext, type TestContext, uniqueEmail } from './support/context'
 
 const CHROMIUM = '/usr/bin/chromium'
 const chromiumMissing = !existsSync(CHROMIUM)
@@ -20,11 +20,14 @@ const API_TITLE = 'Users and items API'
 /** What the browser-side callbacks use (the project's TypeScript has no DOM types). */
 type BrowserGlobals = { getComputedStyle(element: unknown): { borderColor: string } }
 
-if (chromiumMissing && !inCI) console.warn(`skipping docs browser test: ${CHROMIUM} not found (apt-get install -y chromium)`)
+if (chromiumMissing && !inCI)
+  console.warn(`skipping docs browser test: ${CHROMIUM} not found (apt-get install -y chromium)`)
 
 if (chromiumMissing && inCI) {
   test('Chromium is installed for the docs browser test', () => {
-    throw new Error(`Chromium is missing: ${CHROMIUM} not found, and CI=true requires the docs browser test (apt-get install -y chromium)`)
+    throw new Error(
+      `Chromium is missing: ${CHROMIUM} not found, and CI=true requires the docs browser test (apt-get install -y chromium)`,
+    )
   })
 }
 
@@ -114,7 +117,9 @@ describe.skipIf(chromiumMissing)('/docs in a real browser', () => {
 
   /** The operation block for one method and path, e.g. `opblock('post', '/users/')`. */
   const opblock = (method: string, path: string): Locator =>
-    page.locator(`.opblock.opblock-${method}`).filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) })
+    page
+      .locator(`.opblock.opblock-${method}`)
+      .filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) })
 
   /** Expands an operation and switches it to "Try it out". */
   async function tryItOut(block: Locator) {
@@ -136,7 +141,11 @@ describe.skipIf(chromiumMissing)('/docs in a real browser', () => {
     const response = await page.goto(`${origin}/docs`, { waitUntil: 'load' })
     expect(response?.status()).toBe(200)
     const csp = response?.headers()['content-security-policy'] ?? ''
-    const scriptSrc = csp.split(';').map((directive) => directive.trim()).find((directive) => directive.startsWith('script-src')) ?? ''
+    const scriptSrc =
+      csp
+        .split(';')
+        .map((directive) => directive.trim())
+        .find((directive) => directive.startsWith('script-src')) ?? ''
     expect(scriptSrc.split(/\s+/)).toContain("'self'")
     expect(scriptSrc).not.toContain('unsafe-inline')
     expect(csp).not.toContain('unsafe-eval')
@@ -158,7 +167,9 @@ describe.skipIf(chromiumMissing)('/docs in a real browser', () => {
       await opblock(method, path).waitFor({ state: 'visible' })
     }
     // The stylesheet applied: Swagger UI's green (#49cc90) for POST, not the browser's defaults.
-    const postColour = await opblock('post', '/users/').evaluate((element) => (globalThis as unknown as BrowserGlobals).getComputedStyle(element).borderColor)
+    const postColour = await opblock('post', '/users/').evaluate(
+      (element) => (globalThis as unknown as BrowserGlobals).getComputedStyle(element).borderColor,
+    )
     expect(postColour).toBe('rgb(73, 204, 144)')
     expect(await page.locator('.swagger-ui .errors-wrapper').count()).toBe(0)
 

@@ -1,7 +1,8 @@
 // The exported `App` type gives Elysia users a typed Eden client with no code generation; this
 // file is type-checked with the project (`bun run typecheck`), so a broken type fails CI.
-import { treaty } from '@elysiajs/eden'
+
 import { afterAll, expect, test } from 'bun:test'
+import { treaty } from '@elysiajs/eden'
 import type { App } from '../src/app'
 import { createTestContext, uniqueEmail } from './support/context'
 

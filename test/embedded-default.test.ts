@@ -86,13 +86,16 @@ async function startStopRestart(dir: string, owner?: { uid: number; gid: number 
 }
 
 describe('the embedded default', () => {
-  test.skipIf(!isRoot && process.env.CI !== 'true')('works as root, in a folder the postgres user cannot enter', async () => {
-    expect(isRoot).toBe(true)
-    const dir = checkout()
-    expect(statSync(dir).mode & 0o777).toBe(0o700)
-    await startStopRestart(dir)
-    expect(statSync(dir).mode & 0o777).toBe(0o700)
-  })
+  test.skipIf(!isRoot && process.env.CI !== 'true')(
+    'works as root, in a folder the postgres user cannot enter',
+    async () => {
+      expect(isRoot).toBe(true)
+      const dir = checkout()
+      expect(statSync(dir).mode & 0o777).toBe(0o700)
+      await startStopRestart(dir)
+      expect(statSync(dir).mode & 0o777).toBe(0o700)
+    },
+  )
 
   test('works as an ordinary user', async () => {
     if (!isRoot) return startStopRestart(checkout())

@@ -1,10 +1,24 @@
 // Starts real embedded PostgreSQL clusters in temporary folders; never touches a database it did not create.
 import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
-import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
-import { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from '../src/db/embedded'
+import { type EmbeddedPostgres, type EmbeddedPostgresOptions, startEmbeddedPostgres } from '../src/db/embedded'
 import type { Logger } from '../src/logger'
 import { CHECKOUT_ENTRIES, copyCheckout } from './support/checkout'
 
@@ -19,7 +33,8 @@ const DAY = 24 * HOUR
 /** How long a relocated home whose project is gone is kept after its last start (homes.ts). */
 const GRACE = 7 * DAY
 
-if (!isRoot && process.env.CI !== 'true') console.warn('embedded-postgres tests: not running as root, so the relocation tests are skipped')
+if (!isRoot && process.env.CI !== 'true')
+  console.warn('embedded-postgres tests: not running as root, so the relocation tests are skipped')
 
 const servers: EmbeddedPostgres[] = []
 const folders: string[] = []
@@ -28,7 +43,8 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.stop()))
   for (const dir of folders) rmSync(dir, { recursive: true, force: true })
   // Relocated homes of persistent clusters outlive stop(); their projects are gone now.
-  for (const server of servers) if (server.clusterDir.startsWith(RELOCATED)) rmSync(dirname(server.clusterDir), { recursive: true, force: true })
+  for (const server of servers)
+    if (server.clusterDir.startsWith(RELOCATED)) rmSync(dirname(server.clusterDir), { recursive: true, force: true })
 })
 
 /** A fresh folder; 0700 (mkdtemp's mode) is one the postgres OS user cannot enter. */
@@ -155,7 +171,9 @@ test(
       const { port } = new URL(first.url)
       const squatter = Bun.listen({ hostname: '127.0.0.1', port: Number(port), socket: { data() {} } })
       try {
-        await expect(startEmbeddedPostgres({ dataDir, persistent: true, logger })).rejects.toThrow(/exited during start[^]*could not bind/)
+        await expect(startEmbeddedPostgres({ dataDir, persistent: true, logger })).rejects.toThrow(
+          /exited during start[^]*could not bind/,
+        )
       } finally {
         squatter.stop(true)
       }
@@ -204,7 +222,12 @@ console.log(JSON.stringify({ url: kept!.url, clusters: [kept!.clusterDir, throwa
 setInterval(() => {}, 1 << 30)
 `,
     )
-    const child = Bun.spawn({ cmd: [process.execPath, script, dataDir], stdout: 'pipe', stderr: 'inherit', env: { ...process.env, LANG: '', LC_ALL: 'C' } })
+    const child = Bun.spawn({
+      cmd: [process.execPath, script, dataDir],
+      stdout: 'pipe',
+      stderr: 'inherit',
+      env: { ...process.env, LANG: '', LC_ALL: 'C' },
+    })
     let orphans: number[] = []
     try {
       const { value } = await child.stdout.getReader().read()
@@ -320,7 +343,11 @@ test.skipIf(!isRoot && process.env.CI !== 'true')(
       const victim = join(outside, name)
       writeFileSync(victim, 'precious\n', { mode: 0o600 })
       rmSync(join(home, name), { force: true })
-      const planted = Bun.spawnSync({ cmd: ['ln', '-s', victim, join(home, name)], uid: postgresUid(), gid: postgresGid() })
+      const planted = Bun.spawnSync({
+        cmd: ['ln', '-s', victim, join(home, name)],
+        uid: postgresUid(),
+        gid: postgresGid(),
+      })
       expect(planted.success).toBe(true)
       expect(lstatSync(join(home, name)).isSymbolicLink()).toBe(true)
     }
@@ -342,10 +369,20 @@ test(
   'a test run interrupted by Ctrl-C stops its throwaway cluster and removes its files (test/preload.ts)',
   async () => {
     const file = join(tempFolder(0o755), 'sleeps.test.ts')
-    writeFileSync(file, `import { test } from 'bun:test'\ntest('sleeps', async () => {\n  console.log('DATABASE', process.env.TEST_DATABASE_URL)\n  await Bun.sleep(60_000)\n}, 120_000)\n`)
+    writeFileSync(
+      file,
+      `import { test } from 'bun:test'\ntest('sleeps', async () => {\n  console.log('DATABASE', process.env.TEST_DATABASE_URL)\n  await Bun.sleep(60_000)\n}, 120_000)\n`,
+    )
     const env = { ...process.env }
     delete env.TEST_DATABASE_URL
-    const run = Bun.spawn({ cmd: [process.execPath, 'test', file], cwd: join(import.meta.dir, '..'), env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    const run = Bun.spawn({
+      cmd: [process.execPath, 'test', file],
+      cwd: join(import.meta.dir, '..'),
+      env,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
     let pid: number | undefined
     try {
       const printed = await firstMatch(run.stdout, /DATABASE (\S+)/)
@@ -378,7 +415,10 @@ test(
     if (isRoot) chownSync(folder, 65534, 65534)
     const sleeps = join(folder, 'sleeps.test.ts')
     const passes = join(folder, 'passes.test.ts')
-    writeFileSync(sleeps, `import { test } from 'bun:test'\ntest('sleeps', async () => {\n  console.log('DATABASE', process.env.TEST_DATABASE_URL)\n  await Bun.sleep(60_000)\n}, 120_000)\n`)
+    writeFileSync(
+      sleeps,
+      `import { test } from 'bun:test'\ntest('sleeps', async () => {\n  console.log('DATABASE', process.env.TEST_DATABASE_URL)\n  await Bun.sleep(60_000)\n}, 120_000)\n`,
+    )
     writeFileSync(passes, `import { test } from 'bun:test'\ntest('passes', () => {})\n`)
     const env: Record<string, string | undefined> = { ...process.env, TMPDIR: folder, HOME: folder }
     delete env.TEST_DATABASE_URL
@@ -386,7 +426,15 @@ test(
     const project = join(folder, 'project')
     copyCheckout(project, { entries: [...CHECKOUT_ENTRIES, 'test/preload.ts'], ownModules: true })
     const bunTest = (file: string) =>
-      Bun.spawn({ cmd: [process.execPath, 'test', file], cwd: project, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', ...runner })
+      Bun.spawn({
+        cmd: [process.execPath, 'test', file],
+        cwd: project,
+        env,
+        stdin: 'ignore',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        ...runner,
+      })
 
     const killed = bunTest(sleeps)
     let pid: number | undefined
@@ -400,7 +448,11 @@ test(
       expect(isRunning(pid)).toBe(true) // nothing stopped it
 
       const next = bunTest(passes)
-      const [code, stdout, stderr] = await Promise.all([next.exited, new Response(next.stdout).text(), new Response(next.stderr).text()])
+      const [code, stdout, stderr] = await Promise.all([
+        next.exited,
+        new Response(next.stdout).text(),
+        new Response(next.stderr).text(),
+      ])
       expect({ code, output: stdout + stderr }).toMatchObject({ code: 0 })
       expect(isRunning(pid)).toBe(false)
       expect(existsSync(dirname(clusterDir!))).toBe(false)
@@ -437,7 +489,9 @@ function postgresDataDirs(): { dir: string; port: string }[] {
       try {
         const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
         const value = (flag: string) => args[args.indexOf(flag) + 1]
-        return args[0]?.endsWith('/bin/postgres') && args.includes('-D') && args.includes('-p') ? [{ dir: value('-D')!, port: value('-p')! }] : []
+        return args[0]?.endsWith('/bin/postgres') && args.includes('-D') && args.includes('-p')
+          ? [{ dir: value('-D')!, port: value('-p')! }]
+          : []
       } catch {
         return []
       }

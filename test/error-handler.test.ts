@@ -14,7 +14,9 @@ const app = new Elysia()
   .get('/throws', () => {
     throw new Error('secret: the connection password is hunter2')
   })
-  .get('/breaks-its-schema', () => ({ id: 'not a number' }) as unknown as { id: number }, { response: { 200: t.Object({ id: t.Number() }) } })
+  .get('/breaks-its-schema', () => ({ id: 'not a number' }) as unknown as { id: number }, {
+    response: { 200: t.Object({ id: t.Number() }) },
+  })
 
 const errors = () => lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 'error')
 
@@ -25,7 +27,13 @@ test('an unexpected error is a 500 {"detail":"Internal Server Error"}; its messa
   const text = await response.text()
   expect(JSON.parse(text)).toEqual({ detail: 'Internal Server Error' })
   expect(text).not.toContain('hunter2')
-  expect(errors()).toEqual([expect.objectContaining({ msg: 'unhandled error', request_id: 'boom-1', message: expect.stringContaining('hunter2') })])
+  expect(errors()).toEqual([
+    expect.objectContaining({
+      msg: 'unhandled error',
+      request_id: 'boom-1',
+      message: expect.stringContaining('hunter2'),
+    }),
+  ])
 })
 
 test('a response that fails its schema is a 500 logged with the failing fields only', async () => {

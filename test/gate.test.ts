@@ -104,7 +104,12 @@ describe('Database.transaction', () => {
     const user = await db.transaction(async (tx) => {
       const users = createUsersRepository(tx)
       const created = await users.createUser({ email, hashed_password: 'x' })
-      const nested = await tx.transaction((inner) => createItemsRepository(inner).createItem(String(created.id), { title: 'nested' }).then(() => Promise.reject(new Error('undo the item'))))
+      const nested = await tx
+        .transaction((inner) =>
+          createItemsRepository(inner)
+            .createItem(String(created.id), { title: 'nested' })
+            .then(() => Promise.reject(new Error('undo the item'))),
+        )
         .catch((e: Error) => e.message)
       expect(nested).toBe('undo the item')
       return created

@@ -10,7 +10,12 @@ const big = JSON.stringify({ email: uniqueEmail(), password: 'p'.repeat(2000) })
 
 describe('order of checks', () => {
   test('an unknown route is 404 {"detail":"Not Found"}, whatever the body', async () => {
-    for (const [method, path] of [['GET', '/nope'], ['POST', '/nope'], ['GET', '/users/1/nope'], ['DELETE', '/']]) {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['POST', '/nope'],
+      ['GET', '/users/1/nope'],
+      ['DELETE', '/'],
+    ]) {
       const res = await ctx.request(method!, path!, { body: big, headers: { 'content-type': 'text/plain' } })
       expect(res.status).toBe(404)
       expect(res.body).toEqual({ detail: 'Not Found' })
@@ -53,7 +58,11 @@ describe('order of checks', () => {
       },
     })
     const response = await ctx.app.handle(
-      new Request('http://localhost/users/', { method: 'POST', body: stream, headers: { 'content-type': 'application/json' } }),
+      new Request('http://localhost/users/', {
+        method: 'POST',
+        body: stream,
+        headers: { 'content-type': 'application/json' },
+      }),
     )
     expect(response.status).toBe(413)
     expect(sent).toBeLessThan(50)
@@ -125,7 +134,10 @@ describe('order of checks', () => {
 
   test('a body sent with DELETE is ignored, whatever it is', async () => {
     const user = await ctx.createUser()
-    const res = await ctx.request('DELETE', `/users/${user.id}`, { body: '{not json', headers: { 'content-type': 'text/plain' } })
+    const res = await ctx.request('DELETE', `/users/${user.id}`, {
+      body: '{not json',
+      headers: { 'content-type': 'text/plain' },
+    })
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ ok: true })
   })
@@ -151,7 +163,11 @@ describe('request ids', () => {
   })
 
   test('a missing or unsafe one is replaced by a fresh UUID, on errors too', async () => {
-    for (const headers of [{}, { 'x-request-id': 'has spaces and\ttabs' }, { 'x-request-id': 'x'.repeat(200) }] as Record<string, string>[]) {
+    for (const headers of [
+      {},
+      { 'x-request-id': 'has spaces and\ttabs' },
+      { 'x-request-id': 'x'.repeat(200) },
+    ] as Record<string, string>[]) {
       const res = await ctx.request('GET', '/nope', { headers })
       expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
     }

@@ -9,7 +9,8 @@ beforeAll(async () => {
   owner = await ctx.createUser()
 })
 
-const newItem = (json: unknown, userId: number | string = owner.id) => ctx.request('POST', `/users/${userId}/items/`, { json })
+const newItem = (json: unknown, userId: number | string = owner.id) =>
+  ctx.request('POST', `/users/${userId}/items/`, { json })
 
 describe('POST /users/{user_id}/items/', () => {
   test('creates an item owned by the user: 201, Location, the row in the table', async () => {
@@ -102,7 +103,11 @@ describe('GET, PATCH, DELETE /items/{item_id}', () => {
 
   test('an unknown item is 404 Item not found', async () => {
     for (const method of ['GET', 'PATCH', 'DELETE']) {
-      const res = await ctx.request(method, '/items/9223372036854775807', method === 'PATCH' ? { json: { title: 'x' } } : {})
+      const res = await ctx.request(
+        method,
+        '/items/9223372036854775807',
+        method === 'PATCH' ? { json: { title: 'x' } } : {},
+      )
       expect(res.status).toBe(404)
       expect(res.body).toEqual({ detail: 'Item not found' })
     }

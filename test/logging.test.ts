@@ -5,7 +5,9 @@ import { createLogger } from '../src/logger'
 import { createTestContext, uniqueEmail } from './support/context'
 
 const lines: string[] = []
-const ctx = createTestContext({ logger: createLogger({ level: 'info', json: true, write: (line) => lines.push(line) }) })
+const ctx = createTestContext({
+  logger: createLogger({ level: 'info', json: true, write: (line) => lines.push(line) }),
+})
 afterAll(() => ctx.cleanup())
 
 const entries = () => lines.map((line) => JSON.parse(line))
@@ -31,7 +33,10 @@ describe('access log', () => {
       duration_ms: expect.any(Number),
       request_id: 'log-test-1',
     })
-    expect(log.slice(1).map((e) => [e.path, e.status])).toEqual([['/nope', 404], ['/users/', 405]])
+    expect(log.slice(1).map((e) => [e.path, e.status])).toEqual([
+      ['/nope', 404],
+      ['/users/', 405],
+    ])
     expect(log[1].request_id).toMatch(/^[0-9a-f-]{36}$/)
   })
 
@@ -43,7 +48,10 @@ describe('access log', () => {
     await ctx.request('POST', '/users/', { json: { email: user.email, password } })
     await ctx.request('POST', '/users/', { json: { email: 'bad', password } })
     await ctx.request('PATCH', `/users/${user.id}`, { json: { password: `${password}-new` } })
-    await ctx.request('POST', '/users/', { body: `{"password":"${password}"`, headers: { 'content-type': 'application/json' } })
+    await ctx.request('POST', '/users/', {
+      body: `{"password":"${password}"`,
+      headers: { 'content-type': 'application/json' },
+    })
     await settled()
     const text = lines.join('\n')
     expect(lines).toHaveLength(5)

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { SCHEMA_FILE, runDbmate } from '../src/db/migrations'
+import { runDbmate, SCHEMA_FILE } from '../src/db/migrations'
 import { createScratchDatabase } from './support/scratch'
 
 const tables = async (url: string) => {
@@ -40,23 +40,27 @@ describe('migrations', async () => {
 const pgDump = Bun.spawnSync(['pg_dump', '--version'], { stdout: 'pipe', stderr: 'pipe' })
 const pgDumpVersion = pgDump.success ? pgDump.stdout.toString().match(/(\d+)\.\d+/)?.[1] : undefined
 const canDump = pgDumpVersion === '15'
-if (!canDump && process.env.CI !== 'true') console.warn('skipping the schema.sql check: pg_dump 15 not found on PATH (apt-get install -y postgresql-client-15)')
+if (!canDump && process.env.CI !== 'true')
+  console.warn('skipping the schema.sql check: pg_dump 15 not found on PATH (apt-get install -y postgresql-client-15)')
 
 describe('db/schema.sql', async () => {
-  test.skipIf(!canDump && process.env.CI !== 'true')('is what the migrations produce (regenerate with `bun run db:dump`)', async () => {
-    expect(pgDumpVersion).toBe('15')
-    const scratch = await createScratchDatabase({ migrated: true })
-    const dir = mkdtempSync(join(tmpdir(), 'schema-'))
-    try {
-      const file = join(dir, 'schema.sql')
-      const result = await runDbmate(['dump'], scratch.url, { schemaFile: file })
-      expect(result.exitCode).toBe(0)
-      // Only the server's and pg_dump's version strings may differ.
-      const comparable = (text: string) => text.replace(/^-- Dumped (from|by) .*$/gm, '')
-      expect(comparable(readFileSync(file, 'utf8'))).toBe(comparable(readFileSync(SCHEMA_FILE, 'utf8')))
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-      await scratch.drop()
-    }
-  })
+  test.skipIf(!canDump && process.env.CI !== 'true')(
+    'is what the migrations produce (regenerate with `bun run db:dump`)',
+    async () => {
+      expect(pgDumpVersion).toBe('15')
+      const scratch = await createScratchDatabase({ migrated: true })
+      const dir = mkdtempSync(join(tmpdir(), 'schema-'))
+      try {
+        const file = join(dir, 'schema.sql')
+        const result = await runDbmate(['dump'], scratch.url, { schemaFile: file })
+        expect(result.exitCode).toBe(0)
+        // Only the server's and pg_dump's version strings may differ.
+        const comparable = (text: string) => text.replace(/^-- Dumped (from|by) .*$/gm, '')
+        expect(comparable(readFileSync(file, 'utf8'))).toBe(comparable(readFileSync(SCHEMA_FILE, 'utf8')))
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+        await scratch.drop()
+      }
+    },
+  )
 })

@@ -2,11 +2,12 @@
 // every status the contract gives each route, no `default` on request fields, the same routes
 // the app serves, and a typed client generated from it (openapi-typescript + openapi-fetch)
 // that type-checks and works end to end against the running app.
-import { Validator } from '@seriousme/openapi-schema-validator'
+
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Validator } from '@seriousme/openapi-schema-validator'
 import openapiTS, { astToString } from 'openapi-typescript'
 import { createTestContext, uniqueEmail } from './support/context'
 
@@ -28,7 +29,11 @@ const CONTRACT: Record<string, { statuses: number[]; success?: string; body?: st
   'GET /users/{user_id}': { statuses: [200, 404, 422, 503], success: 'User' },
   'PATCH /users/{user_id}': { statuses: [200, 400, 404, 409, 413, 415, 422, 503], success: 'User', body: 'UserUpdate' },
   'DELETE /users/{user_id}': { statuses: [200, 404, 422, 503] },
-  'POST /users/{user_id}/items/': { statuses: [201, 400, 404, 413, 415, 422, 503], success: 'Item', body: 'ItemCreate' },
+  'POST /users/{user_id}/items/': {
+    statuses: [201, 400, 404, 413, 415, 422, 503],
+    success: 'Item',
+    body: 'ItemCreate',
+  },
   'GET /items/': { statuses: [200, 422, 503], success: 'ItemList' },
   'GET /items/{item_id}': { statuses: [200, 404, 422, 503], success: 'Item' },
   'PATCH /items/{item_id}': { statuses: [200, 400, 404, 413, 415, 422, 503], success: 'Item', body: 'ItemUpdate' },
@@ -62,7 +67,12 @@ const refName = (ref: string) => ref.replace('#/components/schemas/', '')
 /** Every operation in the document, keyed `METHOD /path`. */
 function operations(): Array<{ key: string; path: string; method: string; op: Schema }> {
   return Object.entries(doc.paths as Record<string, Schema>).flatMap(([path, item]) =>
-    METHODS.filter((method) => item[method]).map((method) => ({ key: `${method.toUpperCase()} ${path}`, path, method, op: item[method] })),
+    METHODS.filter((method) => item[method]).map((method) => ({
+      key: `${method.toUpperCase()} ${path}`,
+      path,
+      method,
+      op: item[method],
+    })),
   )
 }
 
@@ -70,16 +80,19 @@ function operations(): Array<{ key: string; path: string; method: string; op: Sc
 function reachable(schema: Schema, at: string, seen = new Set<string>()): Array<{ at: string; schema: Schema }> {
   const found = [{ at, schema }]
   const visit = (child: unknown, where: string) => {
-    if (child && typeof child === 'object' && !Array.isArray(child)) found.push(...reachable(child as Schema, where, seen))
+    if (child && typeof child === 'object' && !Array.isArray(child))
+      found.push(...reachable(child as Schema, where, seen))
   }
   if (typeof schema.$ref === 'string' && !seen.has(schema.$ref)) {
     seen.add(schema.$ref)
     visit(schemas()[refName(schema.$ref)], schema.$ref)
   }
   for (const [name, child] of Object.entries(schema.properties ?? {})) visit(child, `${at}/properties/${name}`)
-  for (const key of ['items', 'additionalProperties', 'not', 'contains', 'if', 'then', 'else']) visit(schema[key], `${at}/${key}`)
+  for (const key of ['items', 'additionalProperties', 'not', 'contains', 'if', 'then', 'else'])
+    visit(schema[key], `${at}/${key}`)
   for (const key of ['anyOf', 'oneOf', 'allOf', 'prefixItems'])
-    if (Array.isArray(schema[key])) schema[key].forEach((child: unknown, i: number) => visit(child, `${at}/${key}/${i}`))
+    if (Array.isArray(schema[key]))
+      schema[key].forEach((child: unknown, i: number) => visit(child, `${at}/${key}/${i}`))
   return found
 }
 
@@ -94,14 +107,20 @@ function namesIn(schema: Schema, at: string): string[] {
 function responseSchemas(): Array<{ at: string; schema: Schema }> {
   return operations().flatMap(({ key, op }) =>
     Object.entries(op.responses as Record<string, Schema>).flatMap(([code, response]) =>
-      Object.values((response.content ?? {}) as Record<string, Schema>).map((media) => ({ at: `${key} ${code}`, schema: media.schema as Schema })),
+      Object.values((response.content ?? {}) as Record<string, Schema>).map((media) => ({
+        at: `${key} ${code}`,
+        schema: media.schema as Schema,
+      })),
     ),
   )
 }
 
 function requestSchemas(): Array<{ at: string; schema: Schema }> {
   return operations().flatMap(({ key, op }) => [
-    ...Object.values((op.requestBody?.content ?? {}) as Record<string, Schema>).map((media) => ({ at: `${key} body`, schema: media.schema as Schema })),
+    ...Object.values((op.requestBody?.content ?? {}) as Record<string, Schema>).map((media) => ({
+      at: `${key} body`,
+      schema: media.schema as Schema,
+    })),
     ...((op.parameters ?? []) as Schema[]).map((p) => ({ at: `${key} ${p.in} ${p.name}`, schema: p.schema as Schema })),
   ])
 }
@@ -117,22 +136,40 @@ function allSchemas(): Array<{ at: string; schema: Schema }> {
 }
 
 const JSON_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null']
-const NUMERIC_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'multipleOf']
+const NUMERIC_KEYWORDS = [
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'multipleOf',
+]
 
 /** What is wrong with one schema as JSON Schema 2020-12 (the OpenAPI validator does not look inside schemas). */
 function schemaProblems(schema: Schema): string[] {
   const problems: string[] = []
   const types = schema.type === undefined ? [] : Array.isArray(schema.type) ? schema.type : [schema.type]
   for (const type of types) if (!JSON_TYPES.includes(type)) problems.push(`type ${JSON.stringify(type)}`)
-  for (const key of NUMERIC_KEYWORDS) if (key in schema && typeof schema[key] !== 'number') problems.push(`${key} ${JSON.stringify(schema[key])}`)
+  for (const key of NUMERIC_KEYWORDS)
+    if (key in schema && typeof schema[key] !== 'number') problems.push(`${key} ${JSON.stringify(schema[key])}`)
   if ('nullable' in schema) problems.push('nullable (OpenAPI 3.0; 3.1 uses type null)')
-  if ('required' in schema && !(Array.isArray(schema.required) && schema.required.every((name: unknown) => typeof name === 'string'))) problems.push('required')
-  if (typeof schema.$ref === 'string' && !(refName(schema.$ref) in schemas())) problems.push(`unresolved ${schema.$ref}`)
+  if (
+    'required' in schema &&
+    !(Array.isArray(schema.required) && schema.required.every((name: unknown) => typeof name === 'string'))
+  )
+    problems.push('required')
+  if (typeof schema.$ref === 'string' && !(refName(schema.$ref) in schemas()))
+    problems.push(`unresolved ${schema.$ref}`)
   return problems
 }
 
 function parameter(key: string, name: string): Schema {
-  const found = operations().find((o) => o.key === key)?.op.parameters?.find((p: Schema) => p.name === name)
+  const found = operations()
+    .find((o) => o.key === key)
+    ?.op.parameters?.find((p: Schema) => p.name === name)
   if (!found) throw new Error(`${key} has no parameter ${name}`)
   return found
 }
@@ -173,12 +210,25 @@ describe('GET /openapi.json', () => {
 
   test('names its models, and User.items refers to Item', () => {
     const names = Object.keys(schemas())
-    for (const name of ['User', 'UserCreate', 'UserUpdate', 'UserList', 'Item', 'ItemCreate', 'ItemUpdate', 'ItemList', 'HTTPError', 'HTTPValidationError'])
+    for (const name of [
+      'User',
+      'UserCreate',
+      'UserUpdate',
+      'UserList',
+      'Item',
+      'ItemCreate',
+      'ItemUpdate',
+      'ItemList',
+      'HTTPError',
+      'HTTPValidationError',
+    ])
       expect(names).toContain(name)
     expect(schemas().User!.properties.items).toEqual({ type: 'array', items: { $ref: '#/components/schemas/Item' } })
     expect(schemas().UserList!.items).toEqual({ $ref: '#/components/schemas/User' })
     expect(schemas().ItemList!.items).toEqual({ $ref: '#/components/schemas/Item' })
-    expect(schemas().User!.required).toEqual(expect.arrayContaining(['id', 'email', 'is_active', 'created_at', 'items']))
+    expect(schemas().User!.required).toEqual(
+      expect.arrayContaining(['id', 'email', 'is_active', 'created_at', 'items']),
+    )
     expect(schemas().UserCreate!.required).toEqual(['email', 'password'])
     expect(schemas().ItemCreate!.required).toEqual(['title'])
     expect(schemas().UserUpdate!.required ?? []).toEqual([])
@@ -189,13 +239,26 @@ describe('GET /openapi.json', () => {
     expect(schemas().User!.properties.id.type).toBe('integer')
     expect(schemas().Item!.properties.id.type).toBe('integer')
     expect(schemas().Item!.properties.owner_id.type).toBe('integer')
-    const pathParams = operations().flatMap(({ key, op }) => ((op.parameters ?? []) as Schema[]).filter((p) => p.in === 'path').map((p) => ({ key, p })))
+    const pathParams = operations().flatMap(({ key, op }) =>
+      ((op.parameters ?? []) as Schema[]).filter((p) => p.in === 'path').map((p) => ({ key, p })),
+    )
     expect(new Set(pathParams.map(({ p }) => p.name))).toEqual(new Set(['user_id', 'item_id']))
     for (const { key, p } of pathParams) {
-      expect({ key, name: p.name, required: p.required, ...p.schema }).toEqual({ key, name: p.name, required: true, type: 'integer', format: 'int64', minimum: 1 })
+      expect({ key, name: p.name, required: p.required, ...p.schema }).toEqual({
+        key,
+        name: p.name,
+        required: true,
+        type: 'integer',
+        format: 'int64',
+        minimum: 1,
+      })
     }
     for (const key of ['GET /users/', 'GET /items/']) {
-      expect(parameter(key, 'limit')).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } })
+      expect(parameter(key, 'limit')).toMatchObject({
+        in: 'query',
+        required: false,
+        schema: { type: 'integer', minimum: 1, maximum: 100 },
+      })
       for (const name of ['offset', 'skip']) {
         const { schema } = parameter(key, name)
         expect(schema).toMatchObject({ type: 'integer', minimum: 0 })
@@ -205,29 +268,48 @@ describe('GET /openapi.json', () => {
   })
 
   test('documents every operation of the contract with all its statuses, described, as JSON', () => {
-    expect(operations().map((o) => o.key).sort()).toEqual(Object.keys(CONTRACT).sort())
+    expect(
+      operations()
+        .map((o) => o.key)
+        .sort(),
+    ).toEqual(Object.keys(CONTRACT).sort())
     for (const { key, op } of operations()) {
       const contract = CONTRACT[key]!
-      expect({ key, operationId: typeof op.operationId, summary: typeof op.summary, tags: op.tags?.length > 0 }).toEqual({
+      expect({
+        key,
+        operationId: typeof op.operationId,
+        summary: typeof op.summary,
+        tags: op.tags?.length > 0,
+      }).toEqual({
         key,
         operationId: 'string',
         summary: 'string',
         tags: true,
       })
-      expect({ key, statuses: Object.keys(op.responses).map(Number) }).toEqual({ key, statuses: expect.arrayContaining(contract.statuses) })
+      expect({ key, statuses: Object.keys(op.responses).map(Number) }).toEqual({
+        key,
+        statuses: expect.arrayContaining(contract.statuses),
+      })
       for (const [code, response] of Object.entries(op.responses as Record<string, Schema>)) {
         const at = `${key} ${code}`
-        expect({ at, description: typeof response.description === 'string' && response.description.length > 0 }).toEqual({ at, description: true })
+        expect({
+          at,
+          description: typeof response.description === 'string' && response.description.length > 0,
+        }).toEqual({ at, description: true })
         expect({ at, media: Object.keys(response.content ?? {}) }).toEqual({ at, media: ['application/json'] })
         const schema = response.content['application/json'].schema
         expect({ at, schema: typeof schema }).toEqual({ at, schema: 'object' })
-        const model = Number(code) === 422 ? 'HTTPValidationError' : Number(code) >= 400 ? 'HTTPError' : contract.success
+        const model =
+          Number(code) === 422 ? 'HTTPValidationError' : Number(code) >= 400 ? 'HTTPError' : contract.success
         if (model) expect({ at, schema }).toEqual({ at, schema: { $ref: `#/components/schemas/${model}` } })
       }
       if (contract.body) {
         expect({ key, requestBody: op.requestBody }).toEqual({
           key,
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${contract.body}` } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${contract.body}` } } },
+          },
         })
       } else {
         expect({ key, requestBody: op.requestBody }).toEqual({ key, requestBody: undefined })
@@ -240,25 +322,43 @@ describe('GET /openapi.json', () => {
 
   test('declares the Location header of every 201 and the Retry-After header of every 503', () => {
     for (const { key, op } of operations()) {
-      if (op.responses['201']) expect({ key, header: op.responses['201'].headers?.Location?.schema }).toEqual({ key, header: { type: 'string' } })
-      if (op.responses['503']) expect({ key, header: op.responses['503'].headers?.['Retry-After']?.schema?.type }).toEqual({ key, header: 'integer' })
+      if (op.responses['201'])
+        expect({ key, header: op.responses['201'].headers?.Location?.schema }).toEqual({
+          key,
+          header: { type: 'string' },
+        })
+      if (op.responses['503'])
+        expect({ key, header: op.responses['503'].headers?.['Retry-After']?.schema?.type }).toEqual({
+          key,
+          header: 'integer',
+        })
     }
   })
 
   test('no request field or parameter has a `default` (typed clients would have to send it)', () => {
-    const withDefault = requestSchemas().flatMap(({ at, schema }) => reachable(schema, at).filter(({ schema: s }) => 'default' in s).map(({ at: where }) => where))
+    const withDefault = requestSchemas().flatMap(({ at, schema }) =>
+      reachable(schema, at)
+        .filter(({ schema: s }) => 'default' in s)
+        .map(({ at: where }) => where),
+    )
     expect(withDefault).toEqual([])
     // The walk reaches every request model.
     const reached = new Set(requestSchemas().flatMap(({ at, schema }) => reachable(schema, at).map((r) => r.at)))
-    for (const name of ['UserCreate', 'UserUpdate', 'ItemCreate', 'ItemUpdate']) expect(reached).toContain(`#/components/schemas/${name}`)
-    for (const name of ['UserCreate', 'UserUpdate', 'ItemCreate', 'ItemUpdate']) expect(JSON.stringify(schemas()[name])).not.toContain('"default"')
+    for (const name of ['UserCreate', 'UserUpdate', 'ItemCreate', 'ItemUpdate'])
+      expect(reached).toContain(`#/components/schemas/${name}`)
+    for (const name of ['UserCreate', 'UserUpdate', 'ItemCreate', 'ItemUpdate'])
+      expect(JSON.stringify(schemas()[name])).not.toContain('"default"')
   })
 
   test('documents exactly the routes the app serves, and hides its own', async () => {
     const served = ctx.app.routes
       .filter((route) => !HIDDEN_PATHS.includes(route.path))
       .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`)
-    expect(served.sort()).toEqual(operations().map((o) => o.key).sort())
+    expect(served.sort()).toEqual(
+      operations()
+        .map((o) => o.key)
+        .sort(),
+    )
     for (const path of Object.keys(doc.paths)) {
       expect(path).not.toStartWith('/docs')
       expect(path).not.toBe('/openapi.json')
@@ -267,14 +367,27 @@ describe('GET /openapi.json', () => {
     // validation answer, never the router's 404 or 405, and nothing is written.
     for (const { key, path, method, op } of operations()) {
       const url = path.replace(/\{\w+\}/g, '0')
-      const res = await ctx.request(method.toUpperCase(), url, op.requestBody ? { body: '', headers: { 'content-type': 'application/json' } } : {})
+      const res = await ctx.request(
+        method.toUpperCase(),
+        url,
+        op.requestBody ? { body: '', headers: { 'content-type': 'application/json' } } : {},
+      )
       expect({ key, status: res.status }).not.toEqual({ key, status: 404 })
       expect({ key, status: res.status }).not.toEqual({ key, status: 405 })
-      expect({ key, documented: Object.keys(op.responses).includes(String(res.status)) }).toEqual({ key, documented: true })
+      expect({ key, documented: Object.keys(op.responses).includes(String(res.status)) }).toEqual({
+        key,
+        documented: true,
+      })
     }
     // Our hidden routes answer; the plugin's own page (CDN scripts) and raw document do not.
     for (const path of ['/docs', '/openapi.json']) expect((await ctx.request('GET', path)).status).toBe(200)
-    for (const path of ['/docs/plugin', '/docs/plugin/', '/docs/plugin/openapi.json', '/docs/constructor', '/docs/toString']) {
+    for (const path of [
+      '/docs/plugin',
+      '/docs/plugin/',
+      '/docs/plugin/openapi.json',
+      '/docs/constructor',
+      '/docs/toString',
+    ]) {
       const res = await ctx.request('GET', path)
       expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 404, body: { detail: 'Not Found' } })
     }
@@ -351,12 +464,19 @@ console.log(JSON.stringify({ user: read.data, item: item.data, itemId, ownerId, 
       // The project's node_modules, so `openapi-fetch` and Bun's types resolve as for the app.
       await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
 
-      const tsc = Bun.spawn([process.execPath, join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '-p', dir], {
-        cwd: dir,
-        stdout: 'pipe',
-        stderr: 'pipe',
-      })
-      const [tscOut, tscErr, tscCode] = await Promise.all([new Response(tsc.stdout).text(), new Response(tsc.stderr).text(), tsc.exited])
+      const tsc = Bun.spawn(
+        [process.execPath, join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '-p', dir],
+        {
+          cwd: dir,
+          stdout: 'pipe',
+          stderr: 'pipe',
+        },
+      )
+      const [tscOut, tscErr, tscCode] = await Promise.all([
+        new Response(tsc.stdout).text(),
+        new Response(tsc.stderr).text(),
+        tsc.exited,
+      ])
       if (tscCode !== 0) console.error(`tsc failed on the generated client:\n${tscOut}${tscErr}`)
       expect(tscCode).toBe(0)
 
@@ -369,7 +489,11 @@ console.log(JSON.stringify({ user: read.data, item: item.data, itemId, ownerId, 
         stdout: 'pipe',
         stderr: 'pipe',
       })
-      const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited])
+      const [out, err, code] = await Promise.all([
+        new Response(run.stdout).text(),
+        new Response(run.stderr).text(),
+        run.exited,
+      ])
       if (code !== 0) console.error(`client failed (${code}):\n${out}${err}`)
       expect(code).toBe(0)
 
@@ -377,14 +501,21 @@ console.log(JSON.stringify({ user: read.data, item: item.data, itemId, ownerId, 
       const userId: number = result.user.id
       expect(userId).toBeInteger()
       expect(result.user).toMatchObject({ email: clientEmail, is_active: true, items: [] })
-      expect(result.item).toMatchObject({ id: result.itemId, title: 'From the typed client', description: null, owner_id: userId })
+      expect(result.item).toMatchObject({
+        id: result.itemId,
+        title: 'From the typed client',
+        description: null,
+        owner_id: userId,
+      })
       expect(result.userItems).toEqual([result.item])
       expect(result.detail).toBe('Item not found')
       expect(result.listed).toBeArray()
       expect(result.listed.length).toBeLessThanOrEqual(1)
 
       const rows = await ctx.sql<{ id: string; email: string }[]>`select id, email from users where id = ${userId}`
-      expect(rows.map((row) => ({ id: Number(row.id), email: row.email }))).toEqual([{ id: userId, email: clientEmail }])
+      expect(rows.map((row) => ({ id: Number(row.id), email: row.email }))).toEqual([
+        { id: userId, email: clientEmail },
+      ])
       const items = await ctx.sql<{ id: string }[]>`select id from items where owner_id = ${userId}`
       expect(items.map((row) => Number(row.id))).toEqual([result.itemId])
       await ctx.sql`delete from users where id = ${userId}`

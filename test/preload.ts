@@ -34,7 +34,9 @@ function sharedDataDir(): string {
   }
   const stat = lstatSync(dir)
   if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
-    throw new Error(`${dir} is not a private folder of this user (a folder owned by uid ${uid}, mode 0700); remove it, or set TEST_DATABASE_URL`)
+    throw new Error(
+      `${dir} is not a private folder of this user (a folder owned by uid ${uid}, mode 0700); remove it, or set TEST_DATABASE_URL`,
+    )
   }
   return dir
 }
@@ -53,7 +55,9 @@ if (!process.env.TEST_DATABASE_URL) {
   const onSignal = (signal: NodeJS.Signals, code: number) => {
     if (interrupted) return // a second Ctrl-C while stopping: the stop is bounded anyway
     interrupted = true
-    const stopped = stop().catch((error: unknown) => logger.warn('could not stop the test PostgreSQL', { signal, error: String(error) }))
+    const stopped = stop().catch((error: unknown) =>
+      logger.warn('could not stop the test PostgreSQL', { signal, error: String(error) }),
+    )
     void within(stopped, STOP_ON_SIGNAL_MS).then(({ done }) => {
       if (!done) logger.warn('the test PostgreSQL did not stop in time; the next run removes it', { signal })
       process.exit(code)

@@ -21,7 +21,10 @@ afterAll(async () => {
 })
 
 const newUser = async (email = uniqueEmail()) => {
-  const user = await users.createUser({ email, hashed_password: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA' })
+  const user = await users.createUser({
+    email,
+    hashed_password: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA',
+  })
   made.push(user.id)
   return user
 }
@@ -64,7 +67,9 @@ describe('users repository', () => {
     expect(await users.updateUser(String(user.id), { is_active: false })).toEqual({ ...user, is_active: false })
     expect(await users.updateUser(String(user.id), {})).toEqual({ ...user, is_active: false })
     expect(await users.updateUser('9223372036854775807', { is_active: true })).toBeUndefined()
-    expect(await users.updateUser(String(user.id), { email: other.email }).catch((e) => e)).toBeInstanceOf(ConflictError)
+    expect(await users.updateUser(String(user.id), { email: other.email }).catch((e) => e)).toBeInstanceOf(
+      ConflictError,
+    )
   })
 
   test('deleteUser reports whether a row went, and takes the items with it', async () => {

@@ -4,9 +4,9 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import postgres from 'postgres'
 import { runDbmate } from '../src/db/migrations'
-import { rawHttp, runServiceToExit, spawnService } from './support/service'
 import { createRelay } from './support/relay'
 import { createScratchDatabase } from './support/scratch'
+import { rawHttp, runServiceToExit, spawnService } from './support/service'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -140,7 +140,9 @@ describe('served over HTTP', async () => {
   test('a client that stalls mid-request is disconnected after IDLE_TIMEOUT_SECONDS', async () => {
     // Its own service: a short idle timeout could also cut the other tests' requests (Bun's timer is
     // coarse), and it is only allowed without a query deadline (see config.ts).
-    const idle = await spawnService({ env: { DATABASE_URL: scratch.url, IDLE_TIMEOUT_SECONDS: '2', DATABASE_QUERY_TIMEOUT_MS: '0' } })
+    const idle = await spawnService({
+      env: { DATABASE_URL: scratch.url, IDLE_TIMEOUT_SECONDS: '2', DATABASE_QUERY_TIMEOUT_MS: '0' },
+    })
     const { hostname, port } = new URL(idle.url)
     const closed = Promise.withResolvers<number>()
     const opened = performance.now()
@@ -149,7 +151,9 @@ describe('served over HTTP', async () => {
       port: Number(port),
       socket: { data() {}, close: () => closed.resolve(performance.now() - opened) },
     })
-    socket.write('POST /users/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em')
+    socket.write(
+      'POST /users/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em',
+    )
     const after = await Promise.race([closed.promise, Bun.sleep(7000).then(() => Infinity)])
     socket.end()
     idle.process.kill('SIGTERM')
@@ -164,8 +168,12 @@ describe('served over HTTP', async () => {
       `POST /users/ HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
     )
     expect(created).toStartWith('HTTP/1.1 201')
-    expect(await rawHttp(service.url, 'GET /users/?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toStartWith('HTTP/1.1 200')
-    expect(await rawHttp(service.url, 'GET /items/ HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n')).toStartWith('HTTP/1.1 200')
+    expect(
+      await rawHttp(service.url, 'GET /users/?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    ).toStartWith('HTTP/1.1 200')
+    expect(await rawHttp(service.url, 'GET /items/ HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n')).toStartWith(
+      'HTTP/1.1 200',
+    )
     // An HTTP/1.0 health check without Host, as load balancers send it.
     expect(await rawHttp(service.url, 'GET /livez HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.[01] 200/)
     expect(await rawHttp(service.url, 'OPTIONS / HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.[01] 404/)
@@ -177,7 +185,14 @@ describe('served over HTTP', async () => {
     await Bun.sleep(50)
     const lines = service.output.filter((line) => line.includes('prod-log-check'))
     expect(lines).toHaveLength(1)
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', msg: 'request', method: 'GET', path: '/livez', status: 200, request_id: 'prod-log-check' })
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'info',
+      msg: 'request',
+      method: 'GET',
+      path: '/livez',
+      status: 200,
+      request_id: 'prod-log-check',
+    })
   })
 })
 
@@ -203,7 +218,9 @@ describe('a stalled database, over HTTP', async () => {
     relay.pause()
     // A fresh connection, and the service's own words if it fails: this test runs late in a long file.
     const response = await fetch(`${service.url}/users/9223372036854775807`, { keepalive: false }).catch((error) => {
-      throw new Error(`${error} (service exit code: ${service.process.exitCode}); its output:\n${service.output.join('\n')}`)
+      throw new Error(
+        `${error} (service exit code: ${service.process.exitCode}); its output:\n${service.output.join('\n')}`,
+      )
     })
     expect(response.status).toBe(503)
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)

@@ -10,11 +10,14 @@ test('16 concurrent sign-ups with one email: one 201, fifteen 409, one row', asy
   const email = uniqueEmail('race')
   const variants = Array.from({ length: 16 }, (_, i) => (i % 2 ? email.toUpperCase() : email))
   const responses = await Promise.all(
-    variants.map((variant) => ctx.request('POST', '/users/', { json: { email: variant, password: 'correct horse battery' } })),
+    variants.map((variant) =>
+      ctx.request('POST', '/users/', { json: { email: variant, password: 'correct horse battery' } }),
+    ),
   )
   const statuses = responses.map((r) => r.status).sort()
   expect(statuses).toEqual([201, ...Array(15).fill(409)])
-  for (const r of responses.filter((r) => r.status === 409)) expect(r.body).toEqual({ detail: 'Email already registered' })
+  for (const r of responses.filter((r) => r.status === 409))
+    expect(r.body).toEqual({ detail: 'Email already registered' })
   const rows = await ctx.sql`select id from users where lower(email) = lower(${email})`
   expect(rows).toHaveLength(1)
 })

@@ -45,7 +45,12 @@ test('create a user, read it, list users, add an item, list items', async () => 
   const item = await post(`/users/${user.id}/items/`, { title: 'Foo', description: 'A very nice Item' })
   expect(item.status).toBe(201)
   const itemBody = (await item.json()) as object
-  expect({ ...itemBody }).toMatchObject({ title: 'Foo', description: 'A very nice Item', id: expect.any(Number), owner_id: user.id })
+  expect({ ...itemBody }).toMatchObject({
+    title: 'Foo',
+    description: 'A very nice Item',
+    id: expect.any(Number),
+    owner_id: user.id,
+  })
 
   const items = await fetch(`${base}/items/?skip=0&limit=100`)
   expect(items.status).toBe(200)

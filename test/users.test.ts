@@ -11,7 +11,13 @@ describe('POST /users/', () => {
     const email = uniqueEmail()
     const res = await ctx.request('POST', '/users/', { json: { email, password: 'correct horse battery' } })
     expect(res.status).toBe(201)
-    expect(res.body).toEqual({ id: expect.any(Number), email, is_active: true, created_at: expect.stringMatching(isoDate), items: [] })
+    expect(res.body).toEqual({
+      id: expect.any(Number),
+      email,
+      is_active: true,
+      created_at: expect.stringMatching(isoDate),
+      items: [],
+    })
     expect(res.headers.get('location')).toBe(`/users/${res.body.id}`)
     expect(res.text).not.toContain('password')
 
@@ -24,17 +30,23 @@ describe('POST /users/', () => {
   test('a duplicate email, in any letter case, is 409 and writes nothing', async () => {
     const email = uniqueEmail('Dup')
     await ctx.createUser({ email })
-    const res = await ctx.request('POST', '/users', { json: { email: email.toUpperCase(), password: 'another password' } })
+    const res = await ctx.request('POST', '/users', {
+      json: { email: email.toUpperCase(), password: 'another password' },
+    })
     expect(res.status).toBe(409)
     expect(res.body).toEqual({ detail: 'Email already registered' })
-    const [{ count }] = await ctx.sql<[{ count: number }]>`select count(*)::int as count from users where lower(email) = lower(${email})`
+    const [{ count }] = await ctx.sql<
+      [{ count: number }]
+    >`select count(*)::int as count from users where lower(email) = lower(${email})`
     expect(count).toBe(1)
   })
 
   test('letter case is ignored beyond ASCII too', async () => {
     const local = `ünï-${crypto.randomUUID()}`
     await ctx.createUser({ email: `${local}@exämple.com` })
-    const res = await ctx.request('POST', '/users/', { json: { email: `${local.toUpperCase()}@EXÄMPLE.COM`, password: 'correct horse battery' } })
+    const res = await ctx.request('POST', '/users/', {
+      json: { email: `${local.toUpperCase()}@EXÄMPLE.COM`, password: 'correct horse battery' },
+    })
     expect(res.status).toBe(409)
   })
 
@@ -53,7 +65,15 @@ describe('POST /users/', () => {
   test('fields a client may not set are ignored', async () => {
     const email = uniqueEmail()
     const res = await ctx.request('POST', '/users/', {
-      json: { email, password: 'correct horse battery', id: 424242, hashed_password: 'x', is_active: false, created_at: '2000-01-01T00:00:00Z', is_superuser: true },
+      json: {
+        email,
+        password: 'correct horse battery',
+        id: 424242,
+        hashed_password: 'x',
+        is_active: false,
+        created_at: '2000-01-01T00:00:00Z',
+        is_superuser: true,
+      },
     })
     expect(res.status).toBe(201)
     expect(res.body.id).not.toBe(424242)
@@ -63,7 +83,13 @@ describe('POST /users/', () => {
   })
 
   test.each([
-    [{}, [['email', 'missing'], ['password', 'missing']]],
+    [
+      {},
+      [
+        ['email', 'missing'],
+        ['password', 'missing'],
+      ],
+    ],
     [{ email: 'not-an-email', password: 'correct horse battery' }, [['email', 'value_error']]],
     [{ email: 'a@b', password: 'correct horse battery' }, [['email', 'value_error']]],
     [{ email: `${'a'.repeat(250)}@example.com`, password: 'correct horse battery' }, [['email', 'string_too_long']]],
@@ -73,7 +99,13 @@ describe('POST /users/', () => {
     [{ email: 'a\u0000b@example.com', password: 'correct horse battery' }, [['email', 'value_error']]],
     [{ email: 'a\ud800b@example.com', password: 'correct horse battery' }, [['email', 'value_error']]],
     [{ email: 'a@b.co', password: 'lone \udc00 surrogate' }, [['password', 'string_pattern_mismatch']]],
-    [{ email: 42, password: 12345678 }, [['email', 'string_type'], ['password', 'string_type']]],
+    [
+      { email: 42, password: 12345678 },
+      [
+        ['email', 'string_type'],
+        ['password', 'string_type'],
+      ],
+    ],
     [{ email: null, password: 'correct horse battery' }, [['email', 'string_type']]],
   ])('invalid body, case %#: 422 naming each field, never echoing values', async (json, expected) => {
     const res = await ctx.request('POST', '/users/', { json })
@@ -90,16 +122,22 @@ describe('POST /users/', () => {
 
   test('a field nested thousands of levels deep is a 422 at ["body"], not a stack overflow', async () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000)
-    const res = await ctx.request('POST', '/users/', { body: `{"email":"a@b.co","password":${deep}}`, headers: { 'content-type': 'application/json' } })
+    const res = await ctx.request('POST', '/users/', {
+      body: `{"email":"a@b.co","password":${deep}}`,
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(422)
     expect(res.body.detail).toEqual([{ loc: ['body'], msg: expect.any(String), type: 'value_error' }])
   })
 
-  test.each([['a@b.co', 'password123'], 'a@b.co', 5, null, true])('a body that is not an object (%j) is 422 at ["body"]', async (json) => {
-    const res = await ctx.request('POST', '/users/', { json })
-    expect(res.status).toBe(422)
-    expect(res.body.detail).toEqual([{ loc: ['body'], msg: expect.any(String), type: 'model_attributes_type' }])
-  })
+  test.each([['a@b.co', 'password123'], 'a@b.co', 5, null, true])(
+    'a body that is not an object (%j) is 422 at ["body"]',
+    async (json) => {
+      const res = await ctx.request('POST', '/users/', { json })
+      expect(res.status).toBe(422)
+      expect(res.body.detail).toEqual([{ loc: ['body'], msg: expect.any(String), type: 'model_attributes_type' }])
+    },
+  )
 })
 
 describe('GET /users/', () => {
@@ -118,7 +156,8 @@ describe('GET /users/', () => {
     const page = await ctx.request('GET', `/users/?offset=${offset}&limit=3`)
     expect(page.body.map((u: any) => u.id)).toEqual([a.id, b.id, c.id])
     expect(page.body[1].items).toEqual([expect.objectContaining({ title: 'B item', owner_id: b.id })])
-    for (const user of page.body) expect(Object.keys(user).sort()).toEqual(['created_at', 'email', 'id', 'is_active', 'items'])
+    for (const user of page.body)
+      expect(Object.keys(user).sort()).toEqual(['created_at', 'email', 'id', 'is_active', 'items'])
 
     const skipped = await ctx.request('GET', `/users?skip=${offset + 1}&limit=1`)
     expect(skipped.body.map((u: any) => u.id)).toEqual([b.id])
@@ -194,7 +233,9 @@ describe('PATCH /users/{user_id}', () => {
     expect(res.body).toEqual({ ...user, is_active: false })
 
     const email = uniqueEmail('New')
-    const changed = await ctx.request('PATCH', `/users/${user.id}/`, { json: { email: ` ${email} `, password: 'a brand new secret' } })
+    const changed = await ctx.request('PATCH', `/users/${user.id}/`, {
+      json: { email: ` ${email} `, password: 'a brand new secret' },
+    })
     expect(changed.status).toBe(200)
     expect(changed.body.email).toBe(email)
     expect(changed.text).not.toContain('secret')
@@ -216,7 +257,9 @@ describe('PATCH /users/{user_id}', () => {
   test('an email taken by another user (any case) is 409 and changes nothing', async () => {
     const a = await ctx.createUser()
     const b = await ctx.createUser()
-    const res = await ctx.request('PATCH', `/users/${b.id}`, { json: { email: a.email.toUpperCase(), is_active: false } })
+    const res = await ctx.request('PATCH', `/users/${b.id}`, {
+      json: { email: a.email.toUpperCase(), is_active: false },
+    })
     expect(res.status).toBe(409)
     expect(res.body).toEqual({ detail: 'Email already registered' })
     const [row] = await ctx.sql`select email, is_active from users where id = ${b.id}`

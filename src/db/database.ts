@@ -38,7 +38,8 @@ type PoolConfig = Pick<DatabaseConfig, 'poolMax' | 'queueMax' | 'queueTimeoutMs'
 function inTransaction(tx: TransactionSql): Database {
   return {
     query: (run) => run(tx),
-    transaction: (run) => tx.savepoint((inner) => run(inTransaction(inner))) as Promise<Awaited<ReturnType<typeof run>>>,
+    transaction: (run) =>
+      tx.savepoint((inner) => run(inTransaction(inner))) as Promise<Awaited<ReturnType<typeof run>>>,
   }
 }
 
@@ -83,13 +84,17 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
   return {
     gate,
     query: (run) => guarded(() => run(sql)),
-    transaction: (run) => guarded(() => sql.begin((tx) => run(inTransaction(tx))) as Promise<Awaited<ReturnType<typeof run>>>),
+    transaction: (run) =>
+      guarded(() => sql.begin((tx) => run(inTransaction(tx))) as Promise<Awaited<ReturnType<typeof run>>>),
     async ping(timeoutMs = 2000) {
       // Every permit taken: ready if the database answered last and nothing has hung for long.
       const busy = () => reachable && oldestRunningMs() < timeoutMs
       const probe = gate.runIfFree(() => sql`select 1`.then(() => true))
       const outcome = await within(
-        probe.then((answer) => answer ?? busy(), () => false),
+        probe.then(
+          (answer) => answer ?? busy(),
+          () => false,
+        ),
         timeoutMs,
       )
       return outcome.done && outcome.value

@@ -1,8 +1,9 @@
 // Migrations are dbmate's SQL files in db/migrations. dbmate applies them (deploy step, embedded
 // start, tests); the service itself only checks at start that none is pending.
-import { resolveBinary } from 'dbmate'
+
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { resolveBinary } from 'dbmate'
 import type { Sql } from 'postgres'
 
 export const PROJECT_DIR = join(import.meta.dir, '..', '..')

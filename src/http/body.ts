@@ -26,7 +26,13 @@ async function readText(body: ReadableStream<Uint8Array>, maxBytes: number): Pro
 const tooLarge = (maxBytes: number) => new HttpError(413, `Request body is larger than ${maxBytes} bytes`)
 export const malformedBody = () => new HttpError(400, 'There was an error parsing the body')
 const notAnObject = () =>
-  new ValidationError([{ loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' }])
+  new ValidationError([
+    {
+      loc: ['body'],
+      msg: 'Input should be a valid dictionary or object to extract fields from',
+      type: 'model_attributes_type',
+    },
+  ])
 
 /** Bodies here are flat objects; a deeper one would only exhaust the validator's stack (a 500). */
 const MAX_DEPTH = 32
@@ -73,7 +79,9 @@ export function parseJsonBody(maxBytes: number) {
     // Every body here is an object; Elysia would otherwise report an array's missing fields.
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw notAnObject()
     if (nestedTooDeep(body)) {
-      throw new ValidationError([{ loc: ['body'], msg: `Input should not be nested more than ${MAX_DEPTH} levels deep`, type: 'value_error' }])
+      throw new ValidationError([
+        { loc: ['body'], msg: `Input should not be nested more than ${MAX_DEPTH} levels deep`, type: 'value_error' },
+      ])
     }
     return body
   }

@@ -3,11 +3,11 @@
 // real error is logged and never sent.
 import { Elysia } from 'elysia'
 import { httpErrorForDatabase } from '../db/errors'
-import { malformedBody } from './body'
 import { HttpError, ValidationError } from '../errors'
 import { describeError, type Logger } from '../logger'
+import { malformedBody } from './body'
 import { requestIdOf } from './request-log'
-import { toValidationIssues, type ElysiaValueError } from './validation'
+import { type ElysiaValueError, toValidationIssues } from './validation'
 
 interface ElysiaValidation {
   type: string
@@ -33,17 +33,29 @@ export function errorHandler({ logger, allowedMethods }: ErrorHandlerOptions) {
       // A response that fails its own schema is our bug, not the client's: a 500, logged by field only.
       if (validation.type === 'response') {
         const fields = validation.all.map((e) => e.path)
-        logger.error('response did not match its schema', { request_id: requestIdOf(request), method: request.method, path, fields })
+        logger.error('response did not match its schema', {
+          request_id: requestIdOf(request),
+          method: request.method,
+          path,
+          fields,
+        })
         known = new HttpError(500, 'Internal Server Error')
       } else known = new ValidationError(toValidationIssues(validation.type, validation.value, validation.all))
     } else if (code === 'PARSE') known = malformedBody()
     else if (code === 'NOT_FOUND') {
       const allow = allowedMethods(path)
-      known = allow.length ? new HttpError(405, 'Method Not Allowed', { allow: allow.join(', ') }) : new HttpError(404, 'Not Found')
+      known = allow.length
+        ? new HttpError(405, 'Method Not Allowed', { allow: allow.join(', ') })
+        : new HttpError(404, 'Not Found')
     } else known = httpErrorForDatabase(error)
 
     if (!known) {
-      logger.error('unhandled error', { request_id: requestIdOf(request), method: request.method, path, ...describeError(error) })
+      logger.error('unhandled error', {
+        request_id: requestIdOf(request),
+        method: request.method,
+        path,
+        ...describeError(error),
+      })
       known = new HttpError(500, 'Internal Server Error')
     }
     set.status = known.status

@@ -60,7 +60,11 @@ FormatRegistry.Set('email', (value) => {
   const email = normaliseEmail(value)
   return email.length <= 254 && TEXT.test(email) && EMAIL.test(email)
 })
-export const Email = t.String({ format: 'email', maxLength: 254, description: 'Trimmed and NFC-normalised; unique regardless of case.' })
+export const Email = t.String({
+  format: 'email',
+  maxLength: 254,
+  description: 'Trimmed and NFC-normalised; unique regardless of case.',
+})
 
 /** `{ ok: true }` for a successful delete, as in the tutorial. */
 export const Ok = t.Object({ ok: t.Literal(true) })
@@ -69,7 +73,9 @@ export const Ok = t.Object({ ok: t.Literal(true) })
 export const PageQuery = t.Object({
   offset: t.Optional(integerString({ minimum: 0n, maximum: INT64_MAX, description: 'Rows to skip (default 0).' })),
   skip: t.Optional(integerString({ minimum: 0n, maximum: INT64_MAX, description: 'Alias of `offset`.' })),
-  limit: t.Optional(integerString({ minimum: 1n, maximum: 100n, description: 'Rows to return, 1 to 100 (default 100).' })),
+  limit: t.Optional(
+    integerString({ minimum: 1n, maximum: 100n, description: 'Rows to return, 1 to 100 (default 100).' }),
+  ),
 })
 
 export interface Page {

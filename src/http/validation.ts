@@ -23,7 +23,13 @@ export interface ElysiaValueError {
   schema: SchemaLike
 }
 
-const where: Record<string, string> = { body: 'body', params: 'path', query: 'query', headers: 'header', cookie: 'cookie' }
+const where: Record<string, string> = {
+  body: 'body',
+  params: 'path',
+  query: 'query',
+  headers: 'header',
+  cookie: 'cookie',
+}
 
 const plural = (n: number | undefined, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
@@ -50,7 +56,11 @@ function describe(error: ElysiaValueError, value: unknown): Omit<ValidationIssue
     case ValueErrorType.StringPattern:
       if (schema.pattern === INTEGER_PATTERN)
         return { type: 'int_parsing', msg: 'Input should be a valid integer, unable to parse string as an integer' }
-      if (schema.pattern === TEXT_PATTERN) return { type: 'string_pattern_mismatch', msg: 'String should not contain NUL characters or unpaired surrogates' }
+      if (schema.pattern === TEXT_PATTERN)
+        return {
+          type: 'string_pattern_mismatch',
+          msg: 'String should not contain NUL characters or unpaired surrogates',
+        }
       return { type: 'string_pattern_mismatch', msg: `String should match pattern '${schema.pattern}'` }
     case ValueErrorType.StringFormat:
       if (schema.format === 'email') return { type: 'value_error', msg: 'value is not a valid email address' }
@@ -66,7 +76,10 @@ function describe(error: ElysiaValueError, value: unknown): Omit<ValidationIssue
     case ValueErrorType.Number:
       return { type: 'int_type', msg: 'Input should be a valid integer' }
     case ValueErrorType.Object:
-      return { type: 'model_attributes_type', msg: 'Input should be a valid dictionary or object to extract fields from' }
+      return {
+        type: 'model_attributes_type',
+        msg: 'Input should be a valid dictionary or object to extract fields from',
+      }
     case ValueErrorType.Union: {
       // A nullable field that failed: describe the first check its non-null member failed.
       const member = schema.anyOf?.find((s) => s.type !== 'null')

@@ -1,5 +1,5 @@
 // Fresh copies of this project, as a new clone would be, and what tests look for in them.
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PROJECT_DIR } from '../../src/db/migrations'
@@ -41,7 +41,9 @@ export function postgresProcessesFor(home: string): string[] {
     .filter((pid) => {
       try {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-        return cmd.includes('postgres') && cmd.includes(home) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
+        return (
+          cmd.includes('postgres') && cmd.includes(home) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
+        )
       } catch {
         return false
       }

@@ -1,7 +1,7 @@
 // What most test files need: the real app over the run's database, a request helper, and
 // cleanup of exactly the rows the file created.
 import { createApp } from '../../src/app'
-import { loadConfig, type Config } from '../../src/config'
+import { type Config, loadConfig } from '../../src/config'
 import { createSql } from '../../src/db/client'
 import { createLogger, type Logger } from '../../src/logger'
 
@@ -50,7 +50,8 @@ export function createTestContext(options: { env?: Record<string, string>; logge
     const text = await response.text()
     let parsed: unknown = text
     if (response.headers.get('content-type')?.includes('json') && text) parsed = JSON.parse(text)
-    if (method === 'POST' && /^\/users\/?$/.test(path) && response.status === 201) userIds.add((parsed as { id: number }).id)
+    if (method === 'POST' && /^\/users\/?$/.test(path) && response.status === 201)
+      userIds.add((parsed as { id: number }).id)
     return { status: response.status, headers: response.headers, body: parsed as T, text }
   }
 

@@ -1,6 +1,6 @@
 // A TCP relay to the test database that can be paused, as a frozen server or network would be:
 // connections stay open and nothing comes back, so statement_timeout cannot help.
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { databaseUrl } from './context'
 
 export interface Relay {

@@ -14,7 +14,9 @@ export interface RunningService {
   exited: Promise<number>
 }
 
-const settings = [...readFileSync(join(PROJECT_DIR, '.env.example'), 'utf8').matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]!)
+const settings = [...readFileSync(join(PROJECT_DIR, '.env.example'), 'utf8').matchAll(/^([A-Z_]+)=/gm)].map(
+  (m) => m[1]!,
+)
 
 /**
  * The environment a fresh shell would give the service: every setting empty (its default), so
@@ -23,7 +25,8 @@ const settings = [...readFileSync(join(PROJECT_DIR, '.env.example'), 'utf8').mat
  */
 export function serviceEnv(env: Record<string, string>): Record<string, string> {
   const base: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'TEST_DATABASE_URL') base[key] = value
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && key !== 'TEST_DATABASE_URL') base[key] = value
   for (const name of settings) base[name] = ''
   return { ...base, PORT: '0', ...env }
 }
@@ -61,7 +64,10 @@ export function spawnService(options: SpawnOptions): Promise<RunningService> {
   const output: string[] = []
   return new Promise((resolve, reject) => {
     let done = false
-    const timer = setTimeout(() => finish(new Error(`the service did not start in time:\n${output.join('\n')}`)), options.timeoutMs ?? 60_000)
+    const timer = setTimeout(
+      () => finish(new Error(`the service did not start in time:\n${output.join('\n')}`)),
+      options.timeoutMs ?? 60_000,
+    )
     const finish = (error?: Error, url?: string) => {
       if (done) return
       done = true
@@ -78,21 +84,37 @@ export function spawnService(options: SpawnOptions): Promise<RunningService> {
     }
     collect(proc.stdout, output, check)
     collect(proc.stderr, output, check)
-    proc.exited.then((code) => finish(new Error(`the service exited with ${code} before listening:\n${output.join('\n')}`)))
+    proc.exited.then((code) =>
+      finish(new Error(`the service exited with ${code} before listening:\n${output.join('\n')}`)),
+    )
   })
 }
 
 /** Runs a command to completion, as from a fresh shell (see serviceEnv): its exit code and everything it printed. */
-export async function runToExit(command: string[], options: { env: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<{ exitCode: number; output: string }> {
-  const proc = Bun.spawn(command, { cwd: options.cwd ?? PROJECT_DIR, env: serviceEnv(options.env), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+export async function runToExit(
+  command: string[],
+  options: { env: Record<string, string>; cwd?: string; timeoutMs?: number },
+): Promise<{ exitCode: number; output: string }> {
+  const proc = Bun.spawn(command, {
+    cwd: options.cwd ?? PROJECT_DIR,
+    env: serviceEnv(options.env),
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
   const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs ?? 30_000)
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
   clearTimeout(timer)
   return { exitCode, output: stdout + stderr }
 }
 
 /** Runs the entry point to completion (for start-up failures). */
-export const runServiceToExit = (env: Record<string, string>) => runToExit(['bun', join(PROJECT_DIR, 'src', 'index.ts')], { env })
+export const runServiceToExit = (env: Record<string, string>) =>
+  runToExit(['bun', join(PROJECT_DIR, 'src', 'index.ts')], { env })
 
 /** Sends bytes as they are (no client fixes up the Host header) and returns the raw response. */
 export async function rawHttp(url: string, request: string): Promise<string> {
@@ -102,7 +124,11 @@ export async function rawHttp(url: string, request: string): Promise<string> {
   const socket = await Bun.connect({
     hostname,
     port: Number(port),
-    socket: { data: (_socket, data) => void chunks.push(Buffer.from(data)), close: () => closed.resolve(), error: () => closed.resolve() },
+    socket: {
+      data: (_socket, data) => void chunks.push(Buffer.from(data)),
+      close: () => closed.resolve(),
+      error: () => closed.resolve(),
+    },
   })
   socket.write(request)
   await Promise.race([closed.promise, Bun.sleep(5000)])

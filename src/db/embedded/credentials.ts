@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Logger } from '../../logger'
 
@@ -18,7 +18,9 @@ export async function persistentCredentials(project: string, clusterDir: string,
   const file = join(project, CREDENTIALS_FILE)
   if (existsSync(file)) return readCredentials(file, logger)
   if (existsSync(join(clusterDir, 'PG_VERSION'))) {
-    throw new Error(`the PostgreSQL cluster in ${clusterDir} exists but its credentials file ${file} is missing; restore the file, or delete the cluster to start over`)
+    throw new Error(
+      `the PostgreSQL cluster in ${clusterDir} exists but its credentials file ${file} is missing; restore the file, or delete the cluster to start over`,
+    )
   }
   // Written in full under a temporary name, then linked into place: exclusive, and never half-written.
   const staging = `${file}.${process.pid}.tmp`
@@ -39,7 +41,8 @@ function readCredentials(file: string, logger: Logger): Credentials {
     logger.warn('the PostgreSQL credentials file was readable by others; made it private', { file })
   }
   const { port, password } = JSON.parse(readFileSync(file, 'utf8')) as Partial<Credentials>
-  if (!Number.isInteger(port) || typeof password !== 'string' || password.length < 24) throw new Error(`${file} is not a valid credentials file`)
+  if (!Number.isInteger(port) || typeof password !== 'string' || password.length < 24)
+    throw new Error(`${file} is not a valid credentials file`)
   return { port: port as number, password }
 }
 

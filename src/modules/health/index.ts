@@ -26,7 +26,11 @@ export function healthRoutes({ db, lifecycle }: { db: Pool; lifecycle: Lifecycle
       },
       {
         response: { 200: Status, ...errorResponses(503) },
-        detail: { operationId: 'readyz', summary: 'Readiness', description: 'The database answers; 503 while it does not or while shutting down.' },
+        detail: {
+          operationId: 'readyz',
+          summary: 'Readiness',
+          description: 'The database answers; 503 while it does not or while shutting down.',
+        },
       },
     )
 }

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { NotFoundError } from '../../errors'
-import { ErrorModel, Ok, PageQuery, errorResponses, pageOf } from '../../http/schema'
+import { ErrorModel, errorResponses, Ok, PageQuery, pageOf } from '../../http/schema'
 import { ItemModel, ItemParams, OwnerParams } from './model'
 import type { ItemsRepository } from './repository'
 
@@ -29,15 +29,19 @@ export function itemsRoutes({ items }: { items: ItemsRepository }) {
       response: { 200: 'ItemList', ...errorResponses(422, 503) },
       detail: { operationId: 'listItems', summary: 'List items', description: 'Ordered by id.' },
     })
-    .get('/items/:item_id', async ({ params }) => {
-      const item = await items.getItem(params.item_id)
-      if (!item) throw notFound()
-      return item
-    }, {
-      params: ItemParams,
-      response: { 200: 'Item', ...errorResponses(404, 422, 503) },
-      detail: { operationId: 'readItem', summary: 'Read an item' },
-    })
+    .get(
+      '/items/:item_id',
+      async ({ params }) => {
+        const item = await items.getItem(params.item_id)
+        if (!item) throw notFound()
+        return item
+      },
+      {
+        params: ItemParams,
+        response: { 200: 'Item', ...errorResponses(404, 422, 503) },
+        detail: { operationId: 'readItem', summary: 'Read an item' },
+      },
+    )
     .patch(
       '/items/:item_id',
       async ({ params, body }) => {
@@ -49,7 +53,11 @@ export function itemsRoutes({ items }: { items: ItemsRepository }) {
         params: ItemParams,
         body: 'ItemUpdate',
         response: { 200: 'Item', ...errorResponses(400, 404, 413, 415, 422, 503) },
-        detail: { operationId: 'updateItem', summary: 'Update an item', description: 'Only the fields sent change; `null` clears the description.' },
+        detail: {
+          operationId: 'updateItem',
+          summary: 'Update an item',
+          description: 'Only the fields sent change; `null` clears the description.',
+        },
       },
     )
     .delete(

@@ -30,30 +30,36 @@ export type ItemsRepository = ReturnType<typeof createItemsRepository>
 export function createItemsRepository(db: Database) {
   return {
     async listItems(page: Page): Promise<Item[]> {
-      const rows = await db.query((sql) => sql<ItemRow[]>`
+      const rows = await db.query(
+        (sql) => sql<ItemRow[]>`
         select id, title, description, owner_id, created_at
         from items
         order by id
         offset ${page.offset} limit ${page.limit}
-      `)
+      `,
+      )
       return rows.map(toItem)
     },
 
     async getItem(id: string): Promise<Item | undefined> {
-      const [row] = await db.query((sql) => sql<[ItemRow?]>`
+      const [row] = await db.query(
+        (sql) => sql<[ItemRow?]>`
         select id, title, description, owner_id, created_at from items where id = ${id}
-      `)
+      `,
+      )
       return row && toItem(row)
     },
 
     /** One statement: a missing owner is the foreign key's 404, not a check that could race a delete. */
     async createItem(ownerId: string, input: ItemCreate): Promise<Item> {
       const [row] = await db
-        .query((sql) => sql<[ItemRow]>`
+        .query(
+          (sql) => sql<[ItemRow]>`
           insert into items (title, description, owner_id)
           values (${input.title}, ${input.description ?? null}, ${ownerId})
           returning id, title, description, owner_id, created_at
-        `)
+        `,
+        )
         .catch(rethrowConstraint({ items_owner_id_fkey: () => new NotFoundError('User not found') }))
       return toItem(row)
     },
@@ -61,11 +67,13 @@ export function createItemsRepository(db: Database) {
     async updateItem(id: string, changes: ItemUpdate): Promise<Item | undefined> {
       const columns = (['title', 'description'] as const).filter((column) => changes[column] !== undefined)
       if (columns.length === 0) return this.getItem(id)
-      const [row] = await db.query((sql) => sql<[ItemRow?]>`
+      const [row] = await db.query(
+        (sql) => sql<[ItemRow?]>`
         update items set ${sql(changes, columns)}
         where id = ${id}
         returning id, title, description, owner_id, created_at
-      `)
+      `,
+      )
       return row && toItem(row)
     },
 

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { NotFoundError } from '../../errors'
-import { ErrorModel, Ok, PageQuery, errorResponses, normaliseEmail, pageOf } from '../../http/schema'
+import { ErrorModel, errorResponses, normaliseEmail, Ok, PageQuery, pageOf } from '../../http/schema'
 import type { PasswordHasher } from '../../security/passwords'
 import { UserModel, UserParams } from './model'
 import type { UsersRepository } from './repository'
@@ -24,7 +24,11 @@ export function usersRoutes({ users, passwords }: { users: UsersRepository; pass
       {
         body: 'UserCreate',
         response: { 201: 'User', ...errorResponses(400, 409, 413, 415, 422, 503) },
-        detail: { operationId: 'createUser', summary: 'Create a user', description: 'The email must not be registered yet, in any letter case.' },
+        detail: {
+          operationId: 'createUser',
+          summary: 'Create a user',
+          description: 'The email must not be registered yet, in any letter case.',
+        },
       },
     )
     .get('/users/', ({ query }) => users.listUsers(pageOf(query)), {
@@ -62,7 +66,11 @@ export function usersRoutes({ users, passwords }: { users: UsersRepository; pass
         params: UserParams,
         body: 'UserUpdate',
         response: { 200: 'User', ...errorResponses(400, 404, 409, 413, 415, 422, 503) },
-        detail: { operationId: 'updateUser', summary: 'Update a user', description: 'Only the fields sent change; an empty body changes nothing.' },
+        detail: {
+          operationId: 'updateUser',
+          summary: 'Update a user',
+          description: 'Only the fields sent change; an empty body changes nothing.',
+        },
       },
     )
     .delete(

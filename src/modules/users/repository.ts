@@ -4,7 +4,7 @@ import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
 import { ConflictError } from '../../errors'
 import type { Page } from '../../http/schema'
-import { toItem, type ItemRow } from '../items/repository'
+import { type ItemRow, toItem } from '../items/repository'
 import type { User } from './model'
 
 interface UserRow {
@@ -53,9 +53,11 @@ export type UsersRepository = ReturnType<typeof createUsersRepository>
 export function createUsersRepository(db: Database) {
   return {
     async listUsers(page: Page): Promise<User[]> {
-      const rows = await db.query((sql) => sql<UserRow[]>`
+      const rows = await db.query(
+        (sql) => sql<UserRow[]>`
         select ${userColumns(sql)} from users u order by u.id offset ${page.offset} limit ${page.limit}
-      `)
+      `,
+      )
       return rows.map(toUser)
     },
 
@@ -67,25 +69,31 @@ export function createUsersRepository(db: Database) {
     /** A duplicate email (in any case) is caught by the unique index: one statement, no race. */
     async createUser(user: NewUser): Promise<User> {
       const [row] = await db
-        .query((sql) => sql<[UserRow]>`
+        .query(
+          (sql) => sql<[UserRow]>`
           insert into users (email, hashed_password) values (${user.email}, ${user.hashed_password})
           returning id, email, is_active, created_at, '[]'::json as items
-        `)
+        `,
+        )
         .catch(emailTaken)
       return toUser(row)
     },
 
     async updateUser(id: string, changes: UserChanges): Promise<User | undefined> {
-      const columns = (['email', 'hashed_password', 'is_active'] as const).filter((column) => changes[column] !== undefined)
+      const columns = (['email', 'hashed_password', 'is_active'] as const).filter(
+        (column) => changes[column] !== undefined,
+      )
       if (columns.length === 0) return this.getUser(id)
       const [row] = await db
-        .query((sql) => sql<[UserRow?]>`
+        .query(
+          (sql) => sql<[UserRow?]>`
           with u as (
             update users set ${sql(changes, columns)} where id = ${id}
             returning id, email, is_active, created_at
           )
           select ${userColumns(sql)} from u
-        `)
+        `,
+        )
         .catch(emailTaken)
       return row && toUser(row)
     },
