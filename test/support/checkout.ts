@@ -15,7 +15,10 @@ export const CHECKOUT_ENTRIES = ['src', 'db', 'package.json', 'tsconfig.json', '
 export function copyCheckout(dir: string, { entries = CHECKOUT_ENTRIES, ownModules = false } = {}): void {
   for (const entry of entries) cpSync(join(PROJECT_DIR, entry), join(dir, entry), { recursive: true })
   const modules = join(PROJECT_DIR, 'node_modules')
-  if (!ownModules) return symlinkSync(modules, join(dir, 'node_modules'))
+  if (!ownModules) {
+    symlinkSync(modules, join(dir, 'node_modules'))
+    return
+  }
   if (!Bun.spawnSync(['cp', '-al', modules, join(dir, 'node_modules')]).success) {
     cpSync(modules, join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true })
   }

@@ -3,8 +3,8 @@
 
 import { afterAll, expect, test } from 'bun:test'
 import { treaty } from '@elysiajs/eden'
-import type { App } from '../src/app'
-import { createTestContext, uniqueEmail } from './support/context'
+import type { App } from '../../src/app'
+import { createTestContext, uniqueEmail } from '../support/context'
 
 const ctx = createTestContext()
 afterAll(() => ctx.cleanup())

@@ -1,7 +1,7 @@
 // Uniqueness is the index's job: concurrent sign-ups with one email (in different cases) give
 // exactly one 201 and a 409 for every other, and exactly one row.
 import { afterAll, expect, test } from 'bun:test'
-import { createTestContext, uniqueEmail } from './support/context'
+import { createTestContext, uniqueEmail } from '../support/context'
 
 const ctx = createTestContext()
 afterAll(() => ctx.cleanup())

@@ -1,7 +1,7 @@
 // Password hashing runs under a concurrency cap with a bounded wait: a burst of sign-ups past it
 // gets 503 with Retry-After, and writes nothing.
 import { afterAll, expect, test } from 'bun:test'
-import { createTestContext, uniqueEmail } from './support/context'
+import { createTestContext, uniqueEmail } from '../support/context'
 
 const ctx = createTestContext({
   env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE_MAX: '1', PASSWORD_HASH_QUEUE_TIMEOUT_MS: '5000' },

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { createTestContext, uniqueEmail } from './support/context'
+import { createTestContext, uniqueEmail } from '../support/context'
 
 const ctx = createTestContext()
 afterAll(() => ctx.cleanup())

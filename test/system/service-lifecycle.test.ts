@@ -3,10 +3,10 @@
 // exits 0.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import postgres from 'postgres'
-import { runDbmate } from '../src/db/migrations'
-import { createRelay } from './support/relay'
-import { createScratchDatabase } from './support/scratch'
-import { rawHttp, runServiceToExit, spawnService } from './support/service'
+import { runDbmate } from '../../src/db/migrations'
+import { createRelay } from '../support/relay'
+import { createScratchDatabase } from '../support/scratch'
+import { rawHttp, runServiceToExit, spawnService } from '../support/service'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
-import { createTestContext, type TestContext, uniqueEmail } from './support/context'
+import { createTestContext, type TestContext, uniqueEmail } from '../support/context'
 
 const CHROMIUM = '/usr/bin/chromium'
 const chromiumMissing = !existsSync(CHROMIUM)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createTestContext } from './support/context'
+import { createTestContext } from '../support/context'
 
 const ctx = createTestContext()
 afterAll(() => ctx.cleanup())

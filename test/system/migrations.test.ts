@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { runDbmate, SCHEMA_FILE } from '../src/db/migrations'
-import { createScratchDatabase } from './support/scratch'
+import { runDbmate, SCHEMA_FILE } from '../../src/db/migrations'
+import { createScratchDatabase } from '../support/scratch'
 
 const tables = async (url: string) => {
   const sql = postgres(url, { max: 1, onnotice: () => {} })

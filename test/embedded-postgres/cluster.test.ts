@@ -18,9 +18,9 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
-import { type EmbeddedPostgres, type EmbeddedPostgresOptions, startEmbeddedPostgres } from '../src/db/embedded'
-import type { Logger } from '../src/logger'
-import { CHECKOUT_ENTRIES, copyCheckout } from './support/checkout'
+import { type EmbeddedPostgres, type EmbeddedPostgresOptions, startEmbeddedPostgres } from '../../src/db/embedded'
+import type { Logger } from '../../src/logger'
+import { CHECKOUT_ENTRIES, copyCheckout } from '../support/checkout'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -214,7 +214,7 @@ test(
     const script = join(folder, 'start-and-hang.ts')
     writeFileSync(
       script,
-      `import { startEmbeddedPostgres } from ${JSON.stringify(join(import.meta.dir, '../src/db/embedded/index.ts'))}
+      `import { startEmbeddedPostgres } from ${JSON.stringify(join(import.meta.dir, '../../src/db/embedded/index.ts'))}
 const quiet = () => {}
 const options = { dataDir: process.argv[2]!, logger: { debug: quiet, info: quiet, warn: quiet, error: quiet } }
 const [kept, throwaway] = await Promise.all([true, false].map((persistent) => startEmbeddedPostgres({ ...options, persistent })))
@@ -377,7 +377,7 @@ test(
     delete env.TEST_DATABASE_URL
     const run = Bun.spawn({
       cmd: [process.execPath, 'test', file],
-      cwd: join(import.meta.dir, '..'),
+      cwd: join(import.meta.dir, '..', '..'),
       env,
       stdin: 'ignore',
       stdout: 'pipe',

@@ -2,9 +2,9 @@
 // and a response that breaks its own schema is a logged 500, not the client's 422.
 import { expect, test } from 'bun:test'
 import { Elysia, t } from 'elysia'
-import { errorHandler } from '../src/http/error-handler'
-import { requestLog } from '../src/http/request-log'
-import { createLogger } from '../src/logger'
+import { errorHandler } from '../../src/http/error-handler'
+import { requestLog } from '../../src/http/request-log'
+import { createLogger } from '../../src/logger'
 
 const lines: string[] = []
 const logger = createLogger({ level: 'info', json: true, write: (line) => lines.push(line) })

@@ -1,7 +1,7 @@
 // A client written for the FastAPI tutorial's API works against this service over HTTP, with
 // the two documented differences: 201 on create and 409 on a duplicate email.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { createTestContext, uniqueEmail } from './support/context'
+import { createTestContext, uniqueEmail } from '../support/context'
 
 const ctx = createTestContext()
 let base = ''

@@ -4,8 +4,8 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { clusterHome, freshCheckout, postgresProcessesFor } from './support/checkout'
-import { type RunningService, runToExit, spawnService } from './support/service'
+import { clusterHome, freshCheckout, postgresProcessesFor } from '../support/checkout'
+import { type RunningService, runToExit, spawnService } from '../support/service'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)

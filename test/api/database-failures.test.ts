@@ -2,12 +2,12 @@
 // when trying again makes sense, a generic 500 (the real error only in the log) when it does not.
 import { afterAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
-import { createApp } from '../src/app'
-import { createSql } from '../src/db/client'
-import { createLogger } from '../src/logger'
-import { silentLogger, testConfig, uniqueEmail } from './support/context'
-import { createRelay } from './support/relay'
-import { createScratchDatabase } from './support/scratch'
+import { createApp } from '../../src/app'
+import { createSql } from '../../src/db/client'
+import { createLogger } from '../../src/logger'
+import { silentLogger, testConfig, uniqueEmail } from '../support/context'
+import { createRelay } from '../support/relay'
+import { createScratchDatabase } from '../support/scratch'
 
 const call = (app: ReturnType<typeof createApp>, method: string, path: string, json?: unknown) =>
   app.handle(

@@ -1,12 +1,12 @@
 // The repositories on their own, without HTTP: what the tutorial means by a reusable,
 // unit-testable `get_user`. They take a Database and return API-shaped objects.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { createSql } from '../src/db/client'
-import { createDatabase } from '../src/db/database'
-import { ConflictError, NotFoundError } from '../src/errors'
-import { createItemsRepository } from '../src/modules/items/repository'
-import { createUsersRepository } from '../src/modules/users/repository'
-import { databaseUrl, silentLogger, testConfig, uniqueEmail } from './support/context'
+import { createSql } from '../../src/db/client'
+import { createDatabase } from '../../src/db/database'
+import { ConflictError, NotFoundError } from '../../src/errors'
+import { createItemsRepository } from '../../src/modules/items/repository'
+import { createUsersRepository } from '../../src/modules/users/repository'
+import { databaseUrl, silentLogger, testConfig, uniqueEmail } from '../support/context'
 
 const config = testConfig()
 const sql = createSql(databaseUrl(), config.database, silentLogger)

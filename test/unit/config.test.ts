@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'bun:test'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, loadConfig } from '../src/config'
+import { ConfigError, loadConfig } from '../../src/config'
 
 describe('loadConfig', () => {
   test('defaults: development, 127.0.0.1:3000, 1 MiB bodies, OWASP argon2id, no drain window', () => {
@@ -61,10 +61,10 @@ describe('loadConfig', () => {
 })
 
 test('.env.example lists every setting config.ts reads', async () => {
-  const source = await Bun.file(join(import.meta.dir, '..', 'src', 'config.ts')).text()
+  const source = await Bun.file(join(import.meta.dir, '..', '..', 'src', 'config.ts')).text()
   const read = [...source.matchAll(/read\.\w+\('([A-Z_]+)'/g)].map((m) => m[1]!)
   expect(read.length).toBeGreaterThan(20)
-  const example = await Bun.file(join(import.meta.dir, '..', '.env.example')).text()
+  const example = await Bun.file(join(import.meta.dir, '..', '..', '.env.example')).text()
   const listed = new Set([...example.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]))
   expect(read.filter((name) => !listed.has(name))).toEqual([])
 })

@@ -1,7 +1,7 @@
 // The error contract: every error is JSON in the documented shape, checks come in the documented
 // order, and nothing a client sends can produce a 500.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { createTestContext, uniqueEmail } from './support/context'
+import { createTestContext, uniqueEmail } from '../support/context'
 
 const ctx = createTestContext({ env: { MAX_BODY_BYTES: '1000' } })
 afterAll(() => ctx.cleanup())
@@ -42,7 +42,7 @@ describe('order of checks', () => {
 
   test('a body over MAX_BODY_BYTES is 413, before its type or syntax is looked at', async () => {
     for (const contentType of ['application/json', 'text/plain']) {
-      const res = await ctx.request('POST', '/users/', { body: big + '{', headers: { 'content-type': contentType } })
+      const res = await ctx.request('POST', '/users/', { body: `${big}{`, headers: { 'content-type': contentType } })
       expect(res.status).toBe(413)
       expect(res.body).toEqual({ detail: 'Request body is larger than 1000 bytes' })
     }
