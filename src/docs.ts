@@ -173,7 +173,8 @@ export function docs({ handle }: DocsOptions) {
   const hidden = { detail: { hide: true } }
   return new Elysia({ name: 'docs' })
     .onRequest(({ request }) => {
-      if (new URL(request.url).pathname.startsWith(PLUGIN_PATH) && !internal.has(request)) throw new NotFoundError()
+      if (new URL(request.url).pathname.startsWith(PLUGIN_PATH) && !internal.has(request))
+        throw new NotFoundError('not_found', 'Not Found')
     })
     .use(
       swagger({
@@ -214,7 +215,7 @@ export function docs({ handle }: DocsOptions) {
       '/docs/:asset',
       ({ params }) => {
         const asset = assets.get(params.asset)
-        if (!asset) throw new NotFoundError()
+        if (!asset) throw new NotFoundError('not_found', 'Not Found')
         return new Response(Bun.file(asset.file), {
           headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },
         })

@@ -1,4 +1,4 @@
-import { ServiceUnavailableError } from './errors'
+import { type ErrorCode, UnavailableError } from './errors'
 
 export interface GateOptions {
   /** How many tasks may run at once. */
@@ -7,8 +7,8 @@ export interface GateOptions {
   maxWaiting: number
   /** How long a task may wait for a permit before it is refused. */
   maxWaitMs: number
-  /** The 503 detail a refused task gets. */
-  busyDetail: string
+  /** What a refused task is told: an UnavailableError with this code and message. */
+  busy: { code: ErrorCode; message: string }
 }
 
 interface Waiter {
@@ -19,7 +19,8 @@ interface Waiter {
 /**
  * A counting semaphore with a bounded, time-limited wait. It keeps work that must not pile up
  * (database queries past the pool size, memory-hungry password hashes) from queueing without
- * bound: past the wait, the caller gets a 503 with Retry-After instead of a slow death.
+ * bound: past the wait, the caller is refused (UnavailableError, with a retry hint) instead of a
+ * slow death.
  */
 export class Gate {
   private active = 0
@@ -85,7 +86,8 @@ export class Gate {
     else this.active--
   }
 
-  private busy(): ServiceUnavailableError {
-    return new ServiceUnavailableError(this.options.busyDetail, Math.min(5, Math.max(1, this.options.maxWaitMs / 1000)))
+  private busy(): UnavailableError {
+    const { code, message } = this.options.busy
+    return new UnavailableError(code, message, Math.min(5, Math.max(1, this.options.maxWaitMs / 1000)))
   }
 }

@@ -22,7 +22,7 @@ export interface LoggerOptions {
 export function createLogger({
   level,
   json,
-  write = (line) => process.stdout.write(line + '\n'),
+  write = (line) => process.stdout.write(`${line}\n`),
 }: LoggerOptions): Logger {
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
     if (rank[lvl] < rank[level]) return
@@ -37,7 +37,7 @@ export function createLogger({
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ')
       : ''
-    write(`${time.slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra ? ' ' + extra : ''}`)
+    write(`${time.slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ''}`)
   }
   return {
     debug: (msg, fields) => emit('debug', msg, fields),

@@ -1,9 +1,9 @@
 import type { Sql, TransactionSql } from 'postgres'
 import type { DatabaseConfig } from '../config'
-import { ServiceUnavailableError } from '../errors'
+import { UnavailableError } from '../errors'
 import { Gate } from '../gate'
 import { within } from '../timing'
-import { isConnectionError } from './errors'
+import { domainErrorFor, isConnectionError } from './errors'
 
 /** What repository SQL runs on: the pool, or a transaction's connection. */
 export type Queryable = Sql | TransactionSql
@@ -22,9 +22,10 @@ export interface Database {
 /**
  * The pool behind a gate: never more queries in flight than the pool has connections, because
  * postgres.js's own queue slows down and grows without bound under saturation. Waiting is bounded
- * in length and time; past it, a 503. A query that has its connection but gets no answer within
- * `queryTimeoutMs` (a stalled server or network, where `statement_timeout` cannot act) is a 503
- * too; its permit is only given back once the query really ends, so the pool is never oversubscribed.
+ * in length and time; past it, `database_busy`. A query that has its connection but gets no answer
+ * within `queryTimeoutMs` (a stalled server or network, where `statement_timeout` cannot act) is
+ * `database_timeout`; its permit is only given back once the query really ends, so the pool is never
+ * oversubscribed. Failures the database layer can explain leave it as domain errors (db/errors.ts).
  */
 export interface Pool extends Database {
   /** Whether the database answers; never waits behind the gate. */
@@ -48,7 +49,7 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
     permits: config.poolMax,
     maxWaiting: config.queueMax,
     maxWaitMs: config.queueTimeoutMs,
-    busyDetail: 'Database busy, try again',
+    busy: { code: 'database_busy', message: 'Database busy, try again' },
   })
   // What the last query said about the database, and when the queries now running began: a
   // ping that finds every permit taken judges by these instead of waiting.
@@ -64,7 +65,10 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
           running.add(query)
           const pending = (async () => work())()
             .then(
-              (value) => ((reachable = true), value),
+              (value) => {
+                reachable = true
+                return value
+              },
               (error) => {
                 if (isConnectionError(error)) reachable = false
                 throw error
@@ -75,10 +79,10 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
           const outcome = await within(pending, config.queryTimeoutMs)
           if (outcome.done) return resolve(outcome.value)
           reachable = false
-          reject(new ServiceUnavailableError('Database did not answer in time', 2))
+          reject(new UnavailableError('database_timeout', 'Database did not answer in time', 2))
           await pending.catch(() => {})
         })
-        .catch(reject)
+        .catch((error) => reject(domainErrorFor(error) ?? error))
     })
 
   return {

@@ -1,7 +1,8 @@
-// Which database failures mean what for a client. The error handler asks these; repositories use
-// `rethrowConstraint` for the violations they expect (a duplicate email, a missing owner).
+// What database failures mean, as domain errors. The gated pool (database.ts) translates every
+// failure it can explain; repositories use `rethrowConstraint` for the violations they expect (a
+// duplicate email, a missing owner). Anything else stays as it is: a bug, answered as a 500.
 import postgres from 'postgres'
-import { HttpError, ServiceUnavailableError, ValidationError } from '../errors'
+import { DomainError, InvalidValueError, UnavailableError } from '../errors'
 
 const connectionCodes = new Set([
   'CONNECT_TIMEOUT',
@@ -39,14 +40,15 @@ export function isConnectionError(error: unknown): boolean {
   return code !== undefined && (connectionCodes.has(code) || code.startsWith('08'))
 }
 
-/** The HTTP error a database failure stands for, or undefined when it is a bug (a 500). */
-export function httpErrorForDatabase(error: unknown): HttpError | undefined {
+/** The domain error a database failure stands for, or undefined when it is a bug. */
+export function domainErrorFor(error: unknown): DomainError | undefined {
   const code = codeOf(error)
-  if (code === undefined) return undefined
-  if (isConnectionError(error)) return new ServiceUnavailableError('Database unavailable', 2)
-  if (transientCodes.has(code)) return new ServiceUnavailableError('Database busy, try again', 1)
+  // A domain error's own `code` is not a database's.
+  if (code === undefined || error instanceof DomainError) return undefined
+  if (isConnectionError(error)) return new UnavailableError('database_unavailable', 'Database unavailable', 2)
+  if (transientCodes.has(code)) return new UnavailableError('database_busy', 'Database busy, try again', 1)
   if (badValueCodes.has(code) && error instanceof postgres.PostgresError) {
-    return new ValidationError([{ loc: ['body'], msg: 'Value is not valid for the database', type: 'value_error' }])
+    return new InvalidValueError('invalid_value', 'Value is not valid for the database')
   }
   return undefined
 }
@@ -55,7 +57,7 @@ export function httpErrorForDatabase(error: unknown): HttpError | undefined {
  * For `.catch()` on a write: turns the violation of a named constraint into the error the
  * repository chose for it, and lets everything else through untouched.
  */
-export function rethrowConstraint(map: Record<string, () => HttpError>) {
+export function rethrowConstraint(map: Record<string, () => DomainError>) {
   return (error: unknown): never => {
     if (error instanceof postgres.PostgresError && error.constraint_name && map[error.constraint_name]) {
       throw map[error.constraint_name]!()

@@ -1,7 +1,7 @@
 // How a JSON request body is read, in the contract's order: too large (413), not JSON (415),
 // malformed (400); validation (422) comes after, in Elysia. Bun's own limit is kept above ours
 // (it answers 413 with an empty body), so clients always get the JSON error.
-import { HttpError, ValidationError } from '../errors'
+import { RequestError, ValidationFailedError } from './errors'
 
 const isJson = (contentType: string) => {
   const type = contentType.split(';')[0]!.trim().toLowerCase()
@@ -23,10 +23,11 @@ async function readText(body: ReadableStream<Uint8Array>, maxBytes: number): Pro
   }
 }
 
-const tooLarge = (maxBytes: number) => new HttpError(413, `Request body is larger than ${maxBytes} bytes`)
-export const malformedBody = () => new HttpError(400, 'There was an error parsing the body')
+const tooLarge = (maxBytes: number) =>
+  new RequestError('body_too_large', `Request body is larger than ${maxBytes} bytes`)
+export const malformedBody = () => new RequestError('malformed_body', 'There was an error parsing the body')
 const notAnObject = () =>
-  new ValidationError([
+  new ValidationFailedError([
     {
       loc: ['body'],
       msg: 'Input should be a valid dictionary or object to extract fields from',
@@ -66,7 +67,7 @@ export function parseJsonBody(maxBytes: number) {
       // A body may still turn out to be empty (chunked with no data): that is not a type problem.
       const text = await readText(request.body, maxBytes)
       if (text.length === 0) return {}
-      throw new HttpError(415, 'Content-Type must be application/json')
+      throw new RequestError('unsupported_media_type', 'Content-Type must be application/json')
     }
     const text = await readText(request.body, maxBytes)
     if (text.trim().length === 0) return {}
@@ -79,7 +80,7 @@ export function parseJsonBody(maxBytes: number) {
     // Every body here is an object; Elysia would otherwise report an array's missing fields.
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw notAnObject()
     if (nestedTooDeep(body)) {
-      throw new ValidationError([
+      throw new ValidationFailedError([
         { loc: ['body'], msg: `Input should not be nested more than ${MAX_DEPTH} levels deep`, type: 'value_error' },
       ])
     }

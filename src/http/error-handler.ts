@@ -1,11 +1,21 @@
-// The one mapping from anything thrown to the JSON error contract. Known errors keep their status
-// and detail; a database failure becomes 503/422 where it means that; anything else is a 500 whose
-// real error is logged and never sent.
+// The one mapping from anything thrown to the JSON error contract: `{"detail", "code"}` with the
+// status and headers each error means. Only this file knows those statuses. Anything it cannot
+// explain is a 500 whose real error is logged and never sent.
 import { Elysia } from 'elysia'
-import { httpErrorForDatabase } from '../db/errors'
-import { HttpError, ValidationError } from '../errors'
+import {
+  ConflictError,
+  DomainError,
+  type ErrorCode,
+  ForbiddenError,
+  InvalidValueError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthenticatedError,
+  UnavailableError,
+} from '../errors'
 import { describeError, type Logger } from '../logger'
 import { malformedBody } from './body'
+import { RequestError, ValidationFailedError, type ValidationIssue } from './errors'
 import { requestIdOf } from './request-log'
 import { type ElysiaValueError, toValidationIssues } from './validation'
 
@@ -13,6 +23,43 @@ interface ElysiaValidation {
   type: string
   value: unknown
   all: ElysiaValueError[]
+}
+
+/** An error as the client gets it. */
+export interface ErrorAnswer {
+  status: number
+  code: ErrorCode
+  detail: string | ValidationIssue[]
+  headers?: Record<string, string>
+}
+
+const INTERNAL: ErrorAnswer = { status: 500, code: 'internal_error', detail: 'Internal Server Error' }
+
+const REQUEST_STATUS: Record<RequestError['code'], number> = {
+  malformed_body: 400,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+}
+
+/** Whole seconds, at least one. */
+const retryAfter = (seconds: number) => ({ 'retry-after': String(Math.max(1, Math.ceil(seconds))) })
+
+/** What a domain error means over HTTP; undefined for a kind this table does not know (a bug). */
+export function answerForDomainError(error: DomainError): ErrorAnswer | undefined {
+  const { code, message: detail } = error
+  if (error instanceof NotFoundError) return { status: 404, code, detail }
+  if (error instanceof ConflictError) return { status: 409, code, detail }
+  if (error instanceof InvalidValueError) {
+    return { status: 422, code, detail: [{ loc: ['body'], msg: detail, type: 'value_error' }] }
+  }
+  if (error instanceof UnauthenticatedError)
+    return { status: 401, code, detail, headers: { 'www-authenticate': 'Bearer' } }
+  if (error instanceof ForbiddenError) return { status: 403, code, detail }
+  if (error instanceof RateLimitedError)
+    return { status: 429, code, detail, headers: retryAfter(error.retryAfterSeconds) }
+  if (error instanceof UnavailableError)
+    return { status: 503, code, detail, headers: retryAfter(error.retryAfterSeconds) }
+  return undefined
 }
 
 export interface ErrorHandlerOptions {
@@ -23,43 +70,44 @@ export interface ErrorHandlerOptions {
 
 export function errorHandler({ logger, allowedMethods }: ErrorHandlerOptions) {
   return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, request, set, path }) => {
-    let known: HttpError | undefined
-    // Elysia wraps what a parse hook throws (our 413/415/400) in its own ParseError.
-    const cause = code === 'PARSE' ? (error as Error).cause : undefined
-    if (error instanceof HttpError) known = error
-    else if (cause instanceof HttpError) known = cause
-    else if (code === 'VALIDATION') {
-      const validation = error as unknown as ElysiaValidation
-      // A response that fails its own schema is our bug, not the client's: a 500, logged by field only.
-      if (validation.type === 'response') {
-        const fields = validation.all.map((e) => e.path)
-        logger.error('response did not match its schema', {
-          request_id: requestIdOf(request),
-          method: request.method,
-          path,
-          fields,
-        })
-        known = new HttpError(500, 'Internal Server Error')
-      } else known = new ValidationError(toValidationIssues(validation.type, validation.value, validation.all))
-    } else if (code === 'PARSE') known = malformedBody()
-    else if (code === 'NOT_FOUND') {
-      const allow = allowedMethods(path)
-      known = allow.length
-        ? new HttpError(405, 'Method Not Allowed', { allow: allow.join(', ') })
-        : new HttpError(404, 'Not Found')
-    } else known = httpErrorForDatabase(error)
+    const context = () => ({ request_id: requestIdOf(request), method: request.method, path })
+    // Elysia wraps what the body reader throws in its own ParseError; one of its own is malformed JSON.
+    const thrown = code === 'PARSE' ? ((error as Error).cause ?? malformedBody()) : error
 
-    if (!known) {
-      logger.error('unhandled error', {
-        request_id: requestIdOf(request),
-        method: request.method,
-        path,
-        ...describeError(error),
-      })
-      known = new HttpError(500, 'Internal Server Error')
+    let answer: ErrorAnswer | undefined
+    if (thrown instanceof DomainError) answer = answerForDomainError(thrown)
+    else if (thrown instanceof RequestError) {
+      answer = { status: REQUEST_STATUS[thrown.code], code: thrown.code, detail: thrown.message }
+    } else if (thrown instanceof ValidationFailedError) {
+      answer = { status: 422, code: 'validation_failed', detail: thrown.issues }
+    } else if (code === 'VALIDATION') {
+      const validation = error as unknown as ElysiaValidation
+      if (validation.type === 'response') {
+        // A response that fails its own schema is our bug, not the client's: a 500, logged by field only.
+        logger.error('response did not match its schema', { ...context(), fields: validation.all.map((e) => e.path) })
+        answer = INTERNAL
+      } else {
+        const issues = toValidationIssues(validation.type, validation.value, validation.all)
+        answer = { status: 422, code: 'validation_failed', detail: issues }
+      }
+    } else if (code === 'NOT_FOUND') {
+      const allow = allowedMethods(path)
+      answer = allow.length
+        ? {
+            status: 405,
+            code: 'method_not_allowed',
+            detail: 'Method Not Allowed',
+            headers: { allow: allow.join(', ') },
+          }
+        : { status: 404, code: 'not_found', detail: 'Not Found' }
     }
-    set.status = known.status
-    Object.assign(set.headers, known.headers)
-    return { detail: known.detail }
+
+    if (!answer) {
+      logger.error('unhandled error', { ...context(), ...describeError(error) })
+      answer = INTERNAL
+    }
+    set.status = answer.status
+    Object.assign(set.headers, answer.headers)
+    return { detail: answer.detail, code: answer.code }
   })
 }

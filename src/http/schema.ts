@@ -3,6 +3,7 @@
 // as integers: docs.ts rewrites every `integer-*` format into an integer schema.
 import { FormatRegistry, Type } from '@sinclair/typebox'
 import { t } from 'elysia'
+import { ERROR_CODES } from '../errors'
 
 export const INT64_MAX = 9223372036854775807n
 /** Canonical integer syntax; anything else is an `int_parsing` error. */
@@ -87,8 +88,17 @@ export function pageOf(query: typeof PageQuery.static): Page {
   return { offset: query.offset ?? query.skip ?? '0', limit: query.limit ?? '100' }
 }
 
+// Elysia's UnionEnum adds a `default` (for its request-side error messages); a response field needs none.
+const ErrorCodeSchema = t.UnionEnum(ERROR_CODES, {
+  default: undefined,
+  description: 'What went wrong, as a stable name to switch on; `detail` is for people and may be reworded.',
+})
+
 export const ErrorModel = {
-  HTTPError: t.Object({ detail: t.String() }, { description: 'An error, explained in `detail`.' }),
+  HTTPError: t.Object(
+    { detail: t.String(), code: ErrorCodeSchema },
+    { description: 'An error: `detail` explains it, `code` names it.' },
+  ),
   HTTPValidationError: t.Object(
     {
       detail: t.Array(
@@ -98,14 +108,15 @@ export const ErrorModel = {
           type: t.String(),
         }),
       ),
+      code: ErrorCodeSchema,
     },
     { description: 'The request did not validate: one entry per field, never echoing the value sent.' },
   ),
 } as const
 
-type ErrorStatus = 400 | 404 | 405 | 409 | 413 | 415 | 422 | 503
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 503
 
-/** The error responses a route documents; 422 has the validation shape, the others `{detail}`. */
+/** The error responses a route documents; 422 has the validation shape, the others `{detail, code}`. */
 export function errorResponses<const S extends ErrorStatus>(...statuses: S[]) {
   return Object.fromEntries(statuses.map((s) => [s, s === 422 ? 'HTTPValidationError' : 'HTTPError'])) as {
     [K in S]: K extends 422 ? 'HTTPValidationError' : 'HTTPError'

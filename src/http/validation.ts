@@ -3,7 +3,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
-import type { ValidationIssue } from '../errors'
+import type { ValidationIssue } from './errors'
 import { INTEGER_FORMAT_PREFIX, INTEGER_PATTERN, TEXT_PATTERN } from './schema'
 
 interface SchemaLike {

@@ -8,14 +8,14 @@ export interface PasswordHasher {
 /**
  * argon2id through Bun.password, under a concurrency cap: each hash holds `memoryKib` of memory
  * for tens of milliseconds, so a burst of sign-ups waits (boundedly) instead of taking memory
- * without bound; past the wait it is a 503.
+ * without bound; past the wait it is refused as `hashing_busy`.
  */
 export function createPasswordHasher(config: PasswordHashConfig): PasswordHasher {
   const gate = new Gate({
     permits: config.concurrency,
     maxWaiting: config.queueMax,
     maxWaitMs: config.queueTimeoutMs,
-    busyDetail: 'Too many sign-ups at once, try again',
+    busy: { code: 'hashing_busy', message: 'Too many sign-ups at once, try again' },
   })
   const options = { algorithm: 'argon2id', memoryCost: config.memoryKib, timeCost: config.timeCost } as const
   return {

@@ -40,7 +40,7 @@ describe('the database unreachable', async () => {
     expect(response.status).toBe(503)
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     const text = await response.text()
-    expect(JSON.parse(text)).toEqual({ detail: expect.any(String) })
+    expect(JSON.parse(text)).toEqual({ detail: 'Database unavailable', code: 'database_unavailable' })
     expect(text).not.toContain('secret-pw')
   })
 
@@ -71,7 +71,7 @@ describe('an unexpected database error', async () => {
     )
     expect(response.status).toBe(500)
     const text = await response.text()
-    expect(JSON.parse(text)).toEqual({ detail: 'Internal Server Error' })
+    expect(JSON.parse(text)).toEqual({ detail: 'Internal Server Error', code: 'internal_error' })
     expect(text).not.toContain('relation')
     const errors = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 'error')
     expect(errors).toHaveLength(1)
@@ -176,7 +176,7 @@ describe('a stalled database', async () => {
     const stalled = await call(app, 'GET', missing)
     expect(stalled.status).toBe(503)
     expect(Number(stalled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-    expect(await stalled.json()).toEqual({ detail: 'Database did not answer in time' })
+    expect(await stalled.json()).toEqual({ detail: 'Database did not answer in time', code: 'database_timeout' })
     expect(performance.now() - started).toBeLessThan(1500)
     expect((await call(app, 'GET', '/readyz')).status).toBe(503)
 

@@ -25,5 +25,5 @@ test('an Eden treaty client over the app creates and reads a user, fully typed',
 
   const missing = await api.users({ user_id: '9223372036854775807' }).get()
   expect(missing.status).toBe(404)
-  expect(missing.error?.value).toEqual({ detail: 'User not found' })
+  expect(missing.error?.value).toEqual({ detail: 'User not found', code: 'user_not_found' })
 })

@@ -18,7 +18,7 @@ describe('order of checks', () => {
     ]) {
       const res = await ctx.request(method!, path!, { body: big, headers: { 'content-type': 'text/plain' } })
       expect(res.status).toBe(404)
-      expect(res.body).toEqual({ detail: 'Not Found' })
+      expect(res.body).toEqual({ detail: 'Not Found', code: 'not_found' })
       expect(res.headers.get('content-type')).toStartWith('application/json')
     }
   })
@@ -36,7 +36,7 @@ describe('order of checks', () => {
       const res = await ctx.request(method, path, { body: big, headers: { 'content-type': 'text/plain' } })
       expect(res.status).toBe(405)
       expect(res.headers.get('allow')).toBe(allow)
-      expect(res.body).toEqual({ detail: 'Method Not Allowed' })
+      expect(res.body).toEqual({ detail: 'Method Not Allowed', code: 'method_not_allowed' })
     }
   })
 
@@ -44,7 +44,7 @@ describe('order of checks', () => {
     for (const contentType of ['application/json', 'text/plain']) {
       const res = await ctx.request('POST', '/users/', { body: `${big}{`, headers: { 'content-type': contentType } })
       expect(res.status).toBe(413)
-      expect(res.body).toEqual({ detail: 'Request body is larger than 1000 bytes' })
+      expect(res.body).toEqual({ detail: 'Request body is larger than 1000 bytes', code: 'body_too_large' })
     }
   })
 
@@ -77,7 +77,7 @@ describe('order of checks', () => {
     for (const [body, headers] of cases) {
       const res = await ctx.request('POST', '/users/', { body, headers })
       expect(res.status).toBe(415)
-      expect(res.body).toEqual({ detail: 'Content-Type must be application/json' })
+      expect(res.body).toEqual({ detail: 'Content-Type must be application/json', code: 'unsupported_media_type' })
     }
   })
 
@@ -92,7 +92,7 @@ describe('order of checks', () => {
     for (const body of ['{bad', '{"email": 5,', '[1,2', "{'a':1}", '\u00ff']) {
       const res = await ctx.request('POST', '/users/', { body, headers: { 'content-type': 'application/json' } })
       expect(res.status).toBe(400)
-      expect(res.body).toEqual({ detail: 'There was an error parsing the body' })
+      expect(res.body).toEqual({ detail: 'There was an error parsing the body', code: 'malformed_body' })
     }
   })
 

@@ -37,7 +37,7 @@ describe('POST /users/{user_id}/items/', () => {
     const title = `orphan-${crypto.randomUUID()}`
     const res = await newItem({ title }, '9223372036854775807')
     expect(res.status).toBe(404)
-    expect(res.body).toEqual({ detail: 'User not found' })
+    expect(res.body).toEqual({ detail: 'User not found', code: 'user_not_found' })
     expect(await ctx.sql`select id from items where title = ${title}`).toHaveLength(0)
   })
 
@@ -109,7 +109,7 @@ describe('GET, PATCH, DELETE /items/{item_id}', () => {
         method === 'PATCH' ? { json: { title: 'x' } } : {},
       )
       expect(res.status).toBe(404)
-      expect(res.body).toEqual({ detail: 'Item not found' })
+      expect(res.body).toEqual({ detail: 'Item not found', code: 'item_not_found' })
     }
   })
 

@@ -3,6 +3,7 @@
 // generated from it is in test/system/openapi-client.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Validator } from '@seriousme/openapi-schema-validator'
+import { ERROR_CODES } from '../../src/errors'
 import { createTestContext } from '../support/context'
 import { OpenApiDocument, type Schema } from '../support/openapi'
 
@@ -80,6 +81,17 @@ describe('GET /openapi.json', () => {
     expect(api.schemas.ItemCreate!.required).toEqual(['title'])
     expect(api.schemas.UserUpdate!.required ?? []).toEqual([])
     expect(api.schemas.ItemUpdate!.required ?? []).toEqual([])
+  })
+
+  test('errors have a `code` from one documented list, beside `detail`', () => {
+    for (const name of ['HTTPError', 'HTTPValidationError']) {
+      const model = api.schemas[name]!
+      expect({ name, required: model.required }).toEqual({ name, required: ['detail', 'code'] })
+      expect({ name, code: model.properties.code }).toEqual({
+        name,
+        code: { type: 'string', enum: [...ERROR_CODES], description: expect.any(String) },
+      })
+    }
   })
 
   test('ids, path parameters and paging numbers are integers with their bounds', () => {

@@ -164,7 +164,11 @@ describe('the operations in /openapi.json', () => {
       '/docs/toString',
     ]) {
       const res = await ctx.request('GET', path)
-      expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 404, body: { detail: 'Not Found' } })
+      expect({ path, status: res.status, body: res.body }).toEqual({
+        path,
+        status: 404,
+        body: { detail: 'Not Found', code: 'not_found' },
+      })
     }
   })
 })

@@ -19,7 +19,7 @@ test('past the cap and the wait list, sign-ups are 503 with Retry-After and leav
   expect(statuses.filter((s) => s === 503)).toHaveLength(4)
   for (const r of responses.filter((r) => r.status === 503)) {
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-    expect(r.body).toEqual({ detail: expect.any(String) })
+    expect(r.body).toEqual({ detail: 'Too many sign-ups at once, try again', code: 'hashing_busy' })
   }
   const rows = await ctx.sql`select email from users where email in ${ctx.sql(emails)}`
   expect(rows).toHaveLength(2)

@@ -42,7 +42,7 @@ describe('users repository', () => {
     const user = await newUser()
     const error = await users.createUser({ email: user.email.toUpperCase(), hashed_password: 'x' }).catch((e) => e)
     expect(error).toBeInstanceOf(ConflictError)
-    expect(error.detail).toBe('Email already registered')
+    expect(error).toMatchObject({ code: 'email_taken', message: 'Email already registered' })
   })
 
   test('getUser finds by id (given as text), with items ordered by id; undefined when missing', async () => {
@@ -86,7 +86,7 @@ describe('items repository', () => {
     const title = `orphan-${crypto.randomUUID()}`
     const error = await items.createItem('9223372036854775807', { title }).catch((e) => e)
     expect(error).toBeInstanceOf(NotFoundError)
-    expect(error.detail).toBe('User not found')
+    expect(error).toMatchObject({ code: 'user_not_found', message: 'User not found' })
     expect(await sql`select 1 from items where title = ${title}`).toHaveLength(0)
   })
 

@@ -17,7 +17,7 @@ test('16 concurrent sign-ups with one email: one 201, fifteen 409, one row', asy
   const statuses = responses.map((r) => r.status).sort()
   expect(statuses).toEqual([201, ...Array(15).fill(409)])
   for (const r of responses.filter((r) => r.status === 409))
-    expect(r.body).toEqual({ detail: 'Email already registered' })
+    expect(r.body).toEqual({ detail: 'Email already registered', code: 'email_taken' })
   const rows = await ctx.sql`select id from users where lower(email) = lower(${email})`
   expect(rows).toHaveLength(1)
 })

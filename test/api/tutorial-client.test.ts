@@ -28,7 +28,7 @@ test('create a user, read it, list users, add an item, list items', async () => 
 
   const duplicate = await post('/users/', { email, password: 'chimichangas4life' })
   expect(duplicate.status).toBe(409)
-  expect(await duplicate.json()).toEqual({ detail: 'Email already registered' })
+  expect(await duplicate.json()).toEqual({ detail: 'Email already registered', code: 'email_taken' })
 
   const read = await fetch(`${base}/users/${user.id}`)
   expect(read.status).toBe(200)
@@ -36,7 +36,7 @@ test('create a user, read it, list users, add an item, list items', async () => 
 
   const missing = await fetch(`${base}/users/999999999`)
   expect(missing.status).toBe(404)
-  expect(await missing.json()).toEqual({ detail: 'User not found' })
+  expect(await missing.json()).toEqual({ detail: 'User not found', code: 'user_not_found' })
 
   const list = await fetch(`${base}/users/?skip=0&limit=100`)
   expect(list.status).toBe(200)

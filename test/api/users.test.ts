@@ -34,7 +34,7 @@ describe('POST /users/', () => {
       json: { email: email.toUpperCase(), password: 'another password' },
     })
     expect(res.status).toBe(409)
-    expect(res.body).toEqual({ detail: 'Email already registered' })
+    expect(res.body).toEqual({ detail: 'Email already registered', code: 'email_taken' })
     const [{ count }] = await ctx.sql<
       [{ count: number }]
     >`select count(*)::int as count from users where lower(email) = lower(${email})`
@@ -203,7 +203,7 @@ describe('GET /users/{user_id}', () => {
   test('an unknown id is 404 User not found', async () => {
     const res = await ctx.request('GET', '/users/9223372036854775807')
     expect(res.status).toBe(404)
-    expect(res.body).toEqual({ detail: 'User not found' })
+    expect(res.body).toEqual({ detail: 'User not found', code: 'user_not_found' })
   })
 
   test.each([
@@ -261,7 +261,7 @@ describe('PATCH /users/{user_id}', () => {
       json: { email: a.email.toUpperCase(), is_active: false },
     })
     expect(res.status).toBe(409)
-    expect(res.body).toEqual({ detail: 'Email already registered' })
+    expect(res.body).toEqual({ detail: 'Email already registered', code: 'email_taken' })
     const [row] = await ctx.sql`select email, is_active from users where id = ${b.id}`
     expect(row).toEqual({ email: b.email, is_active: true })
   })
@@ -283,7 +283,7 @@ describe('PATCH /users/{user_id}', () => {
   test('an unknown user is 404', async () => {
     const res = await ctx.request('PATCH', '/users/9223372036854775806', { json: { is_active: false } })
     expect(res.status).toBe(404)
-    expect(res.body).toEqual({ detail: 'User not found' })
+    expect(res.body).toEqual({ detail: 'User not found', code: 'user_not_found' })
   })
 })
 
@@ -302,6 +302,6 @@ describe('DELETE /users/{user_id}', () => {
   test('an unknown user is 404', async () => {
     const res = await ctx.request('DELETE', '/users/9223372036854775805')
     expect(res.status).toBe(404)
-    expect(res.body).toEqual({ detail: 'User not found' })
+    expect(res.body).toEqual({ detail: 'User not found', code: 'user_not_found' })
   })
 })

@@ -58,6 +58,8 @@ const again = await client.GET('/users/{user_id}', { params: { path: { user_id: 
 if (!again.data) fail('read user again', again.response, again.error)
 const missing = await client.GET('/items/{item_id}', { params: { path: { item_id: Number.MAX_SAFE_INTEGER } } })
 const detail: string | undefined = missing.error && 'detail' in missing.error && typeof missing.error.detail === 'string' ? missing.error.detail : undefined
+// Error codes are typed: a client switches on them.
+const code: 'item_not_found' | 'user_not_found' | undefined = missing.error?.code === 'item_not_found' || missing.error?.code === 'user_not_found' ? missing.error.code : undefined
 
 // Compile-time only: ids are not strings, and a response never has a password.
 export function neverCalled() {
@@ -67,9 +69,11 @@ export function neverCalled() {
   void created.data?.password
   // @ts-expect-error UserCreate needs a password
   void client.POST('/users/', { body: { email: 'a@b.co' } })
+  // @ts-expect-error error codes come from a closed list
+  if (missing.error?.code === 'no_such_code') return
 }
 
-console.log(JSON.stringify({ user: read.data, item: item.data, itemId, ownerId, description, listed: listed.data, userItems: again.data.items, detail }))
+console.log(JSON.stringify({ user: read.data, item: item.data, itemId, ownerId, description, listed: listed.data, userItems: again.data.items, detail, code }))
 `
 
   test('type-checks with ids as numbers, then creates, reads and lists through the running app', async () => {
@@ -142,6 +146,7 @@ console.log(JSON.stringify({ user: read.data, item: item.data, itemId, ownerId, 
       })
       expect(result.userItems).toEqual([result.item])
       expect(result.detail).toBe('Item not found')
+      expect(result.code).toBe('item_not_found')
       expect(result.listed).toBeArray()
       expect(result.listed.length).toBeLessThanOrEqual(1)
 

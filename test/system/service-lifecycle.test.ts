@@ -128,7 +128,7 @@ describe('served over HTTP', async () => {
       body: JSON.stringify({ email: 'big@example.com', password: 'x'.repeat(5_000_000) }),
     })
     expect(response.status).toBe(413)
-    expect(await response.json()).toEqual({ detail: 'Request body is larger than 1000 bytes' })
+    expect(await response.json()).toEqual({ detail: 'Request body is larger than 1000 bytes', code: 'body_too_large' })
   })
 
   test('HEAD has headers and no body', async () => {
@@ -224,7 +224,7 @@ describe('a stalled database, over HTTP', async () => {
     })
     expect(response.status).toBe(503)
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-    expect(await response.json()).toEqual({ detail: 'Database did not answer in time' })
+    expect(await response.json()).toEqual({ detail: 'Database did not answer in time', code: 'database_timeout' })
     relay.resume()
   })
 })

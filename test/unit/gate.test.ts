@@ -1,7 +1,7 @@
 // The gate in front of the pool (and of password hashing): at most `permits` tasks run, a bounded
-// number wait for a bounded time, the rest are refused as busy.
+// number wait for a bounded time, the rest are refused as busy (what a refusal looks like over HTTP is in error-handler.test.ts).
 import { describe, expect, test } from 'bun:test'
-import { ServiceUnavailableError } from '../../src/errors'
+import { UnavailableError } from '../../src/errors'
 import { Gate } from '../../src/gate'
 
 const deferred = () => {
@@ -12,7 +12,12 @@ const deferred = () => {
 
 describe('Gate', () => {
   test('runs at most `permits` tasks at once, in arrival order', async () => {
-    const gate = new Gate({ permits: 2, maxWaiting: 10, maxWaitMs: 1000, busyDetail: 'busy' })
+    const gate = new Gate({
+      permits: 2,
+      maxWaiting: 10,
+      maxWaitMs: 1000,
+      busy: { code: 'database_busy', message: 'busy' },
+    })
     let running = 0
     let peak = 0
     const order: number[] = []
@@ -32,20 +37,25 @@ describe('Gate', () => {
     expect(gate.inFlight).toBe(0)
   })
 
-  test('a full wait list refuses at once; a wait past maxWaitMs refuses; both are 503 with Retry-After', async () => {
-    const gate = new Gate({ permits: 1, maxWaiting: 1, maxWaitMs: 100, busyDetail: 'Database busy, try again' })
+  test('a full wait list refuses at once; a wait past maxWaitMs refuses; both are UnavailableError with a retry hint', async () => {
+    const gate = new Gate({
+      permits: 1,
+      maxWaiting: 1,
+      maxWaitMs: 100,
+      busy: { code: 'database_busy', message: 'Database busy, try again' },
+    })
     const hold = deferred()
     const first = gate.run(() => hold.promise)
     const started = performance.now()
     const waiting = gate.run(async () => 'never').catch((e) => [e, performance.now() - started] as const)
     const refused = await gate.run(async () => 'never').catch((e) => e)
-    expect(refused).toBeInstanceOf(ServiceUnavailableError)
-    expect(refused.status).toBe(503)
-    expect(refused.headers['retry-after']).toBe('1')
+    expect(refused).toBeInstanceOf(UnavailableError)
+    expect(refused).toMatchObject({ code: 'database_busy', message: 'Database busy, try again', retryAfterSeconds: 1 })
     expect(gate.waiting).toBe(1)
 
     const [timedOut, after] = await waiting
-    expect(timedOut).toBeInstanceOf(ServiceUnavailableError)
+    expect(timedOut).toBeInstanceOf(UnavailableError)
+    expect(timedOut).toMatchObject({ code: 'database_busy', retryAfterSeconds: 1 })
     expect(after).toBeGreaterThanOrEqual(90)
     expect(gate.waiting).toBe(0)
     hold.resolve()
@@ -54,7 +64,12 @@ describe('Gate', () => {
   })
 
   test('runIfFree never waits', async () => {
-    const gate = new Gate({ permits: 1, maxWaiting: 5, maxWaitMs: 1000, busyDetail: 'busy' })
+    const gate = new Gate({
+      permits: 1,
+      maxWaiting: 5,
+      maxWaitMs: 1000,
+      busy: { code: 'database_busy', message: 'busy' },
+    })
     const hold = deferred()
     const first = gate.run(() => hold.promise)
     expect(await gate.runIfFree(async () => 'ran')).toBeUndefined()
@@ -64,7 +79,12 @@ describe('Gate', () => {
   })
 
   test('a failing task gives its permit back', async () => {
-    const gate = new Gate({ permits: 1, maxWaiting: 0, maxWaitMs: 10, busyDetail: 'busy' })
+    const gate = new Gate({
+      permits: 1,
+      maxWaiting: 0,
+      maxWaitMs: 10,
+      busy: { code: 'database_busy', message: 'busy' },
+    })
     await expect(gate.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
     expect(await gate.run(async () => 'ok')).toBe('ok')
   })

@@ -1,6 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { Pool } from '../../db/database'
-import { ServiceUnavailableError } from '../../errors'
+import { UnavailableError } from '../../errors'
 import { ErrorModel, errorResponses } from '../../http/schema'
 
 /** Set by the entry point when shutdown begins, so load balancers stop sending traffic. */
@@ -20,8 +20,8 @@ export function healthRoutes({ db, lifecycle }: { db: Pool; lifecycle: Lifecycle
     .get(
       '/readyz',
       async () => {
-        if (lifecycle.draining) throw new ServiceUnavailableError('Shutting down', 5)
-        if (!(await db.ping())) throw new ServiceUnavailableError('Database unavailable', 2)
+        if (lifecycle.draining) throw new UnavailableError('shutting_down', 'Shutting down', 5)
+        if (!(await db.ping())) throw new UnavailableError('database_unavailable', 'Database unavailable', 2)
         return { status: 'ok' as const }
       },
       {

@@ -1,10 +1,8 @@
 import { Elysia } from 'elysia'
-import { NotFoundError } from '../../errors'
 import { ErrorModel, errorResponses, Ok, PageQuery, pageOf } from '../../http/schema'
+import { itemNotFound } from './errors'
 import { ItemModel, ItemParams, OwnerParams } from './model'
 import type { ItemsRepository } from './repository'
-
-const notFound = () => new NotFoundError('Item not found')
 
 export function itemsRoutes({ items }: { items: ItemsRepository }) {
   return new Elysia({ name: 'items', detail: { tags: ['items'] } })
@@ -33,7 +31,7 @@ export function itemsRoutes({ items }: { items: ItemsRepository }) {
       '/items/:item_id',
       async ({ params }) => {
         const item = await items.getItem(params.item_id)
-        if (!item) throw notFound()
+        if (!item) throw itemNotFound()
         return item
       },
       {
@@ -46,7 +44,7 @@ export function itemsRoutes({ items }: { items: ItemsRepository }) {
       '/items/:item_id',
       async ({ params, body }) => {
         const item = await items.updateItem(params.item_id, body)
-        if (!item) throw notFound()
+        if (!item) throw itemNotFound()
         return item
       },
       {
@@ -63,7 +61,7 @@ export function itemsRoutes({ items }: { items: ItemsRepository }) {
     .delete(
       '/items/:item_id',
       async ({ params }) => {
-        if (!(await items.deleteItem(params.item_id))) throw notFound()
+        if (!(await items.deleteItem(params.item_id))) throw itemNotFound()
         return { ok: true as const }
       },
       {

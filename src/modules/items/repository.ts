@@ -2,8 +2,8 @@
 // timestamps to ISO strings.
 import type { Database } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
-import { NotFoundError } from '../../errors'
 import type { Page } from '../../http/schema'
+import { userNotFound } from '../users/errors'
 import type { Item, ItemCreate, ItemUpdate } from './model'
 
 /** An item as a row, or as `json_build_object` writes it inside a user (numbers, text timestamps). */
@@ -60,7 +60,7 @@ export function createItemsRepository(db: Database) {
           returning id, title, description, owner_id, created_at
         `,
         )
-        .catch(rethrowConstraint({ items_owner_id_fkey: () => new NotFoundError('User not found') }))
+        .catch(rethrowConstraint({ items_owner_id_fkey: userNotFound }))
       return toItem(row)
     },
 

@@ -1,11 +1,9 @@
 import { Elysia } from 'elysia'
-import { NotFoundError } from '../../errors'
 import { ErrorModel, errorResponses, normaliseEmail, Ok, PageQuery, pageOf } from '../../http/schema'
 import type { PasswordHasher } from '../../security/passwords'
+import { userNotFound } from './errors'
 import { UserModel, UserParams } from './model'
 import type { UsersRepository } from './repository'
-
-const notFound = () => new NotFoundError('User not found')
 
 export function usersRoutes({ users, passwords }: { users: UsersRepository; passwords: PasswordHasher }) {
   return new Elysia({ name: 'users', detail: { tags: ['users'] } })
@@ -40,7 +38,7 @@ export function usersRoutes({ users, passwords }: { users: UsersRepository; pass
       '/users/:user_id',
       async ({ params }) => {
         const user = await users.getUser(params.user_id)
-        if (!user) throw notFound()
+        if (!user) throw userNotFound()
         return user
       },
       {
@@ -59,7 +57,7 @@ export function usersRoutes({ users, passwords }: { users: UsersRepository; pass
           ...(password !== undefined && { hashed_password: await passwords.hash(password) }),
         }
         const user = await users.updateUser(params.user_id, changes)
-        if (!user) throw notFound()
+        if (!user) throw userNotFound()
         return user
       },
       {
@@ -76,7 +74,7 @@ export function usersRoutes({ users, passwords }: { users: UsersRepository; pass
     .delete(
       '/users/:user_id',
       async ({ params }) => {
-        if (!(await users.deleteUser(params.user_id))) throw notFound()
+        if (!(await users.deleteUser(params.user_id))) throw userNotFound()
         return { ok: true as const }
       },
       {

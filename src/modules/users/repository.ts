@@ -2,9 +2,9 @@
 // tutorial's User schema does. `hashed_password` is written here and never selected for a response.
 import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
-import { ConflictError } from '../../errors'
 import type { Page } from '../../http/schema'
 import { type ItemRow, toItem } from '../items/repository'
+import { emailTaken } from './errors'
 import type { User } from './model'
 
 interface UserRow {
@@ -46,7 +46,7 @@ const userColumns = (sql: Queryable) => sql`
   ) as items
 `
 
-const emailTaken = rethrowConstraint({ users_email_lower_key: () => new ConflictError('Email already registered') })
+const uniqueEmail = rethrowConstraint({ users_email_lower_key: emailTaken })
 
 export type UsersRepository = ReturnType<typeof createUsersRepository>
 
@@ -75,7 +75,7 @@ export function createUsersRepository(db: Database) {
           returning id, email, is_active, created_at, '[]'::json as items
         `,
         )
-        .catch(emailTaken)
+        .catch(uniqueEmail)
       return toUser(row)
     },
 
@@ -94,7 +94,7 @@ export function createUsersRepository(db: Database) {
           select ${userColumns(sql)} from u
         `,
         )
-        .catch(emailTaken)
+        .catch(uniqueEmail)
       return row && toUser(row)
     },
 
