@@ -15,13 +15,15 @@ import { itemsRoutes } from './modules/items'
 import { createItemsRepository } from './modules/items/repository'
 import { usersRoutes } from './modules/users'
 import { createUsersRepository } from './modules/users/repository'
-import { createPasswordHasher } from './security/passwords'
+import { createPasswordHasher, type PasswordHasher } from './security/passwords'
 
 export interface AppDependencies {
   sql: Sql
   config: Config
   logger?: Logger
   lifecycle?: Lifecycle
+  /** Default: argon2id with the configured cost, behind its concurrency cap. */
+  passwords?: PasswordHasher
 }
 
 export function createApp({
@@ -29,29 +31,27 @@ export function createApp({
   config,
   logger = createLogger({ level: 'silent', json: false }),
   lifecycle = { draining: false },
+  passwords = createPasswordHasher(config.passwordHash),
 }: AppDependencies) {
   const db = createDatabase(sql, config.database)
   const users = createUsersRepository(db)
   const items = createItemsRepository(db)
-  const passwords = createPasswordHasher(config.passwordHash)
 
-  // Filled in once every route exists: the error handler asks which methods a path has (405
-  // versus 404), and the docs read the plugin's generated document through the finished app.
+  // The error handler comes first, so it covers every route, yet answers 405 versus 404 from the
+  // route table, which is complete only at the end.
   let allowedMethods: (path: string) => string[] = () => []
-  let handle: (request: Request) => Promise<Response> = () => Promise.reject(new Error('The app is not built yet'))
 
-  // Every response goes through the hooks (request ids, logs, the docs guard): no Bun static routes.
-  const app = new Elysia({ nativeStaticResponse: false })
+  // Every response goes through the hooks (request ids, logs): no Bun static routes.
+  const api = new Elysia({ nativeStaticResponse: false })
     .use(requestLog(logger))
     .use(errorHandler({ logger, allowedMethods: (path) => allowedMethods(path) }))
     .onParse({ as: 'global' }, parseJsonBody(config.maxBodyBytes))
-    .use(docs({ handle: (request) => handle(request) }))
     .use(healthRoutes({ db, lifecycle }))
     .use(usersRoutes({ users, passwords }))
     .use(itemsRoutes({ items }))
+  const app = api.use(docs(api))
 
   allowedMethods = createMethodLookup(app.routes)
-  handle = app.handle
   return app
 }
 

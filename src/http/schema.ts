@@ -4,6 +4,7 @@
 import { FormatRegistry, Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import { ERROR_CODES } from '../errors'
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../paging'
 
 export const INT64_MAX = 9223372036854775807n
 /** Canonical integer syntax; anything else is an `int_parsing` error. */
@@ -53,40 +54,41 @@ export function text(options: { minLength?: number; maxLength: number; descripti
 }
 
 // One `@`, a non-empty local part, a domain with a dot; checked on the trimmed, NFC-normalised
-// value, which is also what gets stored. Replaces Elysia's own, stricter-in-odd-ways `email`.
+// value, which is also what the handler gets (and what gets stored). Replaces Elysia's own,
+// stricter-in-odd-ways `email`.
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
 const TEXT = new RegExp(TEXT_PATTERN)
-export const normaliseEmail = (email: string) => email.normalize('NFC').trim()
+const normaliseEmail = (email: string) => email.normalize('NFC').trim()
 FormatRegistry.Set('email', (value) => {
   const email = normaliseEmail(value)
   return email.length <= 254 && TEXT.test(email) && EMAIL.test(email)
 })
-export const Email = t.String({
-  format: 'email',
-  maxLength: 254,
-  description: 'Trimmed and NFC-normalised; unique regardless of case.',
-})
+export const Email = t
+  .Transform(
+    t.String({
+      format: 'email',
+      maxLength: 254,
+      description: 'Trimmed and NFC-normalised; unique regardless of case.',
+    }),
+  )
+  .Decode(normaliseEmail)
+  .Encode((email) => email)
 
 /** `{ ok: true }` for a successful delete, as in the tutorial. */
 export const Ok = t.Object({ ok: t.Literal(true) })
 
-/** `offset` (or its alias `skip`) and `limit`, as in the tutorial; defaults are applied in code. */
+/** `offset` (or its alias `skip`) and `limit`, as in the tutorial; `pageOf` applies the defaults. */
 export const PageQuery = t.Object({
   offset: t.Optional(integerString({ minimum: 0n, maximum: INT64_MAX, description: 'Rows to skip (default 0).' })),
   skip: t.Optional(integerString({ minimum: 0n, maximum: INT64_MAX, description: 'Alias of `offset`.' })),
   limit: t.Optional(
-    integerString({ minimum: 1n, maximum: 100n, description: 'Rows to return, 1 to 100 (default 100).' }),
+    integerString({
+      minimum: 1n,
+      maximum: BigInt(MAX_PAGE_LIMIT),
+      description: `Rows to return, 1 to ${MAX_PAGE_LIMIT} (default ${DEFAULT_PAGE_LIMIT}).`,
+    }),
   ),
 })
-
-export interface Page {
-  offset: string
-  limit: string
-}
-
-export function pageOf(query: typeof PageQuery.static): Page {
-  return { offset: query.offset ?? query.skip ?? '0', limit: query.limit ?? '100' }
-}
 
 // Elysia's UnionEnum adds a `default` (for its request-side error messages); a response field needs none.
 const ErrorCodeSchema = t.UnionEnum(ERROR_CODES, {

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import { ErrorModel, errorResponses, Ok, PageQuery, pageOf } from '../../http/schema'
+import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
+import { pageOf } from '../../paging'
 import { itemNotFound } from './errors'
 import { ItemModel, ItemParams, OwnerParams } from './model'
 import type { ItemsRepository } from './repository'

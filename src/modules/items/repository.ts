@@ -1,21 +1,32 @@
-// SQL for items. Rows become API objects here: bigint ids (strings from postgres.js) to numbers,
-// timestamps to ISO strings.
-import type { Database } from '../../db/database'
+// SQL for items. Rows become API objects here: bigint ids to numbers, timestamps to ISO strings.
+import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
-import type { Page } from '../../http/schema'
+import type { Page } from '../../paging'
 import { userNotFound } from '../users/errors'
 import type { Item, ItemCreate, ItemUpdate } from './model'
 
-/** An item as a row, or as `json_build_object` writes it inside a user (numbers, text timestamps). */
-export interface ItemRow {
-  id: string | number
+/** An item's columns, as every read and `returning` of one lists them (users' items included). */
+export const itemColumns = (sql: Queryable) => sql`id, title, description, owner_id, created_at`
+
+/** An item as postgres.js returns a row: bigint as text, timestamptz as a Date. */
+interface ItemRow {
+  id: string
   title: string
   description: string | null
-  owner_id: string | number
-  created_at: Date | string
+  owner_id: string
+  created_at: Date
 }
 
-export function toItem(row: ItemRow): Item {
+/** An item inside aggregated JSON (a user's `items`): bigint as a number, timestamptz as text. */
+export interface ItemJson {
+  id: number
+  title: string
+  description: string | null
+  owner_id: number
+  created_at: string
+}
+
+export function toItem(row: ItemRow | ItemJson): Item {
   return {
     id: Number(row.id),
     title: row.title,
@@ -32,21 +43,14 @@ export function createItemsRepository(db: Database) {
     async listItems(page: Page): Promise<Item[]> {
       const rows = await db.query(
         (sql) => sql<ItemRow[]>`
-        select id, title, description, owner_id, created_at
-        from items
-        order by id
-        offset ${page.offset} limit ${page.limit}
-      `,
+          select ${itemColumns(sql)} from items order by id offset ${page.offset} limit ${page.limit}
+        `,
       )
       return rows.map(toItem)
     },
 
     async getItem(id: string): Promise<Item | undefined> {
-      const [row] = await db.query(
-        (sql) => sql<[ItemRow?]>`
-        select id, title, description, owner_id, created_at from items where id = ${id}
-      `,
-      )
+      const [row] = await db.query((sql) => sql<[ItemRow?]>`select ${itemColumns(sql)} from items where id = ${id}`)
       return row && toItem(row)
     },
 
@@ -55,10 +59,10 @@ export function createItemsRepository(db: Database) {
       const [row] = await db
         .query(
           (sql) => sql<[ItemRow]>`
-          insert into items (title, description, owner_id)
-          values (${input.title}, ${input.description ?? null}, ${ownerId})
-          returning id, title, description, owner_id, created_at
-        `,
+            insert into items (title, description, owner_id)
+            values (${input.title}, ${input.description ?? null}, ${ownerId})
+            returning ${itemColumns(sql)}
+          `,
         )
         .catch(rethrowConstraint({ items_owner_id_fkey: userNotFound }))
       return toItem(row)
@@ -69,10 +73,8 @@ export function createItemsRepository(db: Database) {
       if (columns.length === 0) return this.getItem(id)
       const [row] = await db.query(
         (sql) => sql<[ItemRow?]>`
-        update items set ${sql(changes, columns)}
-        where id = ${id}
-        returning id, title, description, owner_id, created_at
-      `,
+          update items set ${sql(changes, columns)} where id = ${id} returning ${itemColumns(sql)}
+        `,
       )
       return row && toItem(row)
     },

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import { ErrorModel, errorResponses, normaliseEmail, Ok, PageQuery, pageOf } from '../../http/schema'
+import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
+import { pageOf } from '../../paging'
 import type { PasswordHasher } from '../../security/passwords'
 import { userNotFound } from './errors'
 import { UserModel, UserParams } from './model'
@@ -13,7 +14,7 @@ export function usersRoutes({ users, passwords }: { users: UsersRepository; pass
       '/users/',
       async ({ body, set, status }) => {
         const user = await users.createUser({
-          email: normaliseEmail(body.email),
+          email: body.email,
           hashed_password: await passwords.hash(body.password),
         })
         set.headers.location = `/users/${user.id}`
@@ -51,11 +52,7 @@ export function usersRoutes({ users, passwords }: { users: UsersRepository; pass
       '/users/:user_id',
       async ({ params, body }) => {
         const { password, ...rest } = body
-        const changes = {
-          ...rest,
-          ...(rest.email !== undefined && { email: normaliseEmail(rest.email) }),
-          ...(password !== undefined && { hashed_password: await passwords.hash(password) }),
-        }
+        const changes = { ...rest, ...(password !== undefined && { hashed_password: await passwords.hash(password) }) }
         const user = await users.updateUser(params.user_id, changes)
         if (!user) throw userNotFound()
         return user

@@ -2,17 +2,18 @@
 // tutorial's User schema does. `hashed_password` is written here and never selected for a response.
 import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
-import type { Page } from '../../http/schema'
-import { type ItemRow, toItem } from '../items/repository'
+import type { Page } from '../../paging'
+import { type ItemJson, itemColumns, toItem } from '../items/repository'
 import { emailTaken } from './errors'
 import type { User } from './model'
 
+/** A user as `userColumns` selects it: bigint as text, timestamptz as a Date, its items as JSON. */
 interface UserRow {
   id: string
   email: string
   is_active: boolean
   created_at: Date
-  items: ItemRow[]
+  items: ItemJson[]
 }
 
 export interface NewUser {
@@ -34,14 +35,11 @@ const toUser = (row: UserRow): User => ({
   items: row.items.map(toItem),
 })
 
-/** The public columns of `u`, and its items as a JSON array ordered by id. */
+/** The public columns of `u`, and its items (each as an item's columns) as a JSON array ordered by id. */
 const userColumns = (sql: Queryable) => sql`
   u.id, u.email, u.is_active, u.created_at,
   coalesce(
-    (select json_agg(json_build_object(
-        'id', i.id, 'title', i.title, 'description', i.description,
-        'owner_id', i.owner_id, 'created_at', i.created_at) order by i.id)
-     from items i where i.owner_id = u.id),
+    (select json_agg(i order by i.id) from (select ${itemColumns(sql)} from items where owner_id = u.id) i),
     '[]'::json
   ) as items
 `

@@ -1,0 +1,151 @@
+// The OpenAPI document, generated from the routes' TypeBox schemas by @elysiajs/swagger's own path
+// generator, then normalised: OpenAPI 3.1, JSON-only bodies, every response described with the
+// headers the contract sets, string-validated integers documented as integers, shared models as
+// `$ref`s. Built from the app's route table directly: no request to the app, no hook on requests.
+import { filterPaths, registerSchemaPath } from '@elysiajs/swagger/utils'
+import type { TSchema } from '@sinclair/typebox'
+import type { AnyElysia } from 'elysia'
+import { INTEGER_FORMAT_PREFIX } from '../http/schema'
+
+const info = {
+  title: 'Users and items API',
+  version: '0.1.0',
+  description: 'Users and the items they own, over PostgreSQL. No authentication yet: do not expose it publicly.',
+}
+
+const tags = [
+  { name: 'users', description: 'Create, read, update and delete users.' },
+  { name: 'items', description: 'Items, each owned by a user.' },
+  { name: 'health', description: 'Liveness and readiness probes.' },
+]
+
+/** The models the app's modules registered with `.model(...)`: Elysia's own plugins read them this way. */
+const modelsOf = (app: AnyElysia) =>
+  (app as unknown as { getGlobalDefinitions(): { type: Record<string, TSchema> } }).getGlobalDefinitions().type
+
+/** The document for every route of `app` except those marked `detail: { hide: true }`. */
+export function openApiDocument(app: AnyElysia): JsonObject {
+  const models = modelsOf(app)
+  const paths = {}
+  for (const route of app.routes) {
+    if (route.hooks?.detail?.hide === true) continue
+    registerSchemaPath({ schema: paths, hook: route.hooks, method: route.method, path: route.path, models })
+  }
+  const raw = {
+    openapi: '3.1.0',
+    info,
+    tags,
+    paths: filterPaths(paths, { excludeStaticFile: true, exclude: [] }),
+    components: { schemas: models },
+  }
+  // Through JSON first: TypeBox keeps its metadata (and transforms) under symbols and functions.
+  return normaliseDocument(JSON.parse(JSON.stringify(raw)))
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+type JsonObject = { [key: string]: Json }
+
+const isObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** Rewrites schemas everywhere in the document: integers carried as strings, 3.1 nullability, no `$id`. */
+function normaliseSchemas(node: Json): Json {
+  if (Array.isArray(node)) return node.map(normaliseSchemas)
+  if (!isObject(node)) return node
+  const out: JsonObject = {}
+  for (const [key, value] of Object.entries(node)) if (key !== '$id') out[key] = normaliseSchemas(value)
+  if (typeof out.format === 'string' && out.format.startsWith(INTEGER_FORMAT_PREFIX)) {
+    const { pattern: _p, format: _f, minimum, maximum, ...rest } = out
+    const bound = (value: Json | undefined) =>
+      typeof value === 'string' && Number.isSafeInteger(Number(value)) ? Number(value) : undefined
+    return {
+      ...rest,
+      type: 'integer',
+      format: 'int64',
+      ...(bound(minimum) !== undefined && { minimum: bound(minimum)! }),
+      ...(bound(maximum) !== undefined && { maximum: bound(maximum)! }),
+    }
+  }
+  if (Array.isArray(out.anyOf) && out.nullable === true) delete out.nullable
+  return out
+}
+
+const onlyJson = (content: Json | undefined): JsonObject | undefined =>
+  isObject(content) && content['application/json'] !== undefined
+    ? { 'application/json': content['application/json'] }
+    : undefined
+
+/** Every response described, every body JSON only (the plugin also lists form data and text). */
+function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
+  for (const operations of Object.values(paths)) {
+    if (!isObject(operations)) continue
+    for (const operation of Object.values(operations)) {
+      if (!isObject(operation)) continue
+      const body = operation.requestBody
+      if (isObject(body)) body.content = onlyJson(body.content) ?? {}
+      if (!isObject(operation.responses)) continue
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!isObject(response)) continue
+        const content = onlyJson(response.content)
+        const ref = isObject(content?.['application/json'])
+          ? (content['application/json'] as JsonObject).schema
+          : undefined
+        const model = isObject(ref) && typeof ref.$ref === 'string' ? schemas[ref.$ref.split('/').pop()!] : undefined
+        const describedModel = Number(status) < 400 && isObject(model) && typeof model.description === 'string'
+        const description = describedModel ? (model.description as string) : statusText(status)
+        operation.responses[status] = {
+          description,
+          ...(responseHeaders[status] && { headers: responseHeaders[status] }),
+          ...(content && { content }),
+        }
+      }
+    }
+  }
+}
+
+const retryAfter: JsonObject = {
+  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } },
+}
+
+/** Headers the contract sets, for clients that read them: where a created row is, how to log in, when to retry. */
+const responseHeaders: Record<string, JsonObject> = {
+  '201': { Location: { description: 'The path of the created resource.', schema: { type: 'string' } } },
+  '401': { 'WWW-Authenticate': { description: 'How to authenticate: `Bearer`.', schema: { type: 'string' } } },
+  '429': retryAfter,
+  '503': retryAfter,
+}
+
+const statusText = (status: string) =>
+  ({
+    '200': 'OK',
+    '201': 'Created',
+    '400': 'Bad Request',
+    '401': 'Unauthorized',
+    '403': 'Forbidden',
+    '404': 'Not Found',
+    '409': 'Conflict',
+    '413': 'Content Too Large',
+    '415': 'Unsupported Media Type',
+    '422': 'Validation Error',
+    '429': 'Too Many Requests',
+    '503': 'Service Unavailable',
+  })[status] ?? 'Response'
+
+/** Replaces inline copies of a component schema (User.items holds Item) with a `$ref` to it. */
+function referenceComponents(node: Json, byShape: Map<string, string>, isComponentRoot = false): Json {
+  if (Array.isArray(node)) return node.map((child) => referenceComponents(child, byShape))
+  if (!isObject(node)) return node
+  const name = isComponentRoot ? undefined : byShape.get(JSON.stringify(node))
+  if (name) return { $ref: `#/components/schemas/${name}` }
+  return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, referenceComponents(value, byShape)]))
+}
+
+function normaliseDocument(raw: JsonObject): JsonObject {
+  const doc = normaliseSchemas(raw) as JsonObject
+  const components = isObject(doc.components) ? doc.components : {}
+  const schemas = isObject(components.schemas) ? components.schemas : {}
+  const byShape = new Map(Object.entries(schemas).map(([name, schema]) => [JSON.stringify(schema), name]))
+  for (const [name, schema] of Object.entries(schemas)) schemas[name] = referenceComponents(schema, byShape, true)
+  if (isObject(doc.paths)) normaliseOperations(doc.paths, schemas)
+  return doc
+}
