@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import type { LogLevel } from './logger'
 
 export interface DatabaseConfig {
-  /** Unset: the embedded PostgreSQL under `dataDir` is started. */
+  /** Unset (development only): the embedded PostgreSQL under `dataDir` is started. */
   url: string | undefined
   /** What migrations connect to; defaults to `url`. */
   migrationUrl: string | undefined
@@ -174,6 +174,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
           `PASSWORD_HASH_QUEUE_TIMEOUT_MS + DATABASE_QUEUE_TIMEOUT_MS + DATABASE_QUERY_TIMEOUT_MS + 1 s + 4 s = ${Math.ceil(longestMs / 1000) + IDLE_TIMER_TICK_SECONDS} s`,
       )
     }
+  }
+  // The embedded PostgreSQL is for development: a production service without a database must not start one.
+  if (production && read.raw('DATABASE_URL') === undefined) {
+    read.problems.push('DATABASE_URL must be set when NODE_ENV=production (the embedded PostgreSQL is for development only)')
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return config

@@ -1,11 +1,11 @@
-// Entry point: reads the configuration, gets a database (DATABASE_URL, or the embedded
-// PostgreSQL under ./.data), serves, and shuts down cleanly on SIGINT/SIGTERM.
+// Entry point: reads the configuration, gets a database (DATABASE_URL, or in development the
+// embedded PostgreSQL under ./.data), serves, and shuts down cleanly on SIGINT/SIGTERM.
 import type { Sql } from 'postgres'
 import { createApp } from './app'
 import { type Config, ConfigError, loadConfig } from './config'
 import { createSql } from './db/client'
-import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded'
 import { applyMigrations, pendingMigrations } from './db/migrations'
+import type { EmbeddedPostgres } from './embedded-postgres'
 import { routable } from './http/routable'
 import { createLogger, describeError, type Logger } from './logger'
 import { within } from './timing'
@@ -63,7 +63,10 @@ async function main(config: Config, logger: Logger) {
   try {
     let url = config.database.url
     if (url === undefined) {
-      embedded = startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, logger })
+      // Loaded only here: with DATABASE_URL (always, in production) the module is never loaded.
+      embedded = import('./embedded-postgres').then(({ startEmbeddedPostgres }) =>
+        startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, logger }),
+      )
       url = (await embedded).url
       if (stopping) return
       const applied = await applyMigrations(url)

@@ -1,10 +1,9 @@
 // `bun run db:<command>`: dbmate with the project's folders and the service's configuration.
 // Migrations connect to DATABASE_MIGRATION_URL, else DATABASE_URL; with neither, to the
-// embedded PostgreSQL the service uses in development: the running service's cluster if it runs
-// (left running), else started for the command and stopped again.
+// embedded PostgreSQL the service uses in development (loaded only then): the running service's
+// cluster if it runs (left running), else started for the command and stopped again.
 import { ConfigError, loadConfig } from '../config'
 import { createLogger } from '../logger'
-import { startEmbeddedPostgres } from './embedded'
 import { runDbmate } from './migrations'
 
 const commands: Record<string, { args: (rest: string[]) => string[]; needsDatabase: boolean }> = {
@@ -35,7 +34,9 @@ async function run(): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {})
   const embedded = config.database.migrationUrl
     ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, attach: true, logger })
+    : await import('../embedded-postgres').then(({ startEmbeddedPostgres }) =>
+        startEmbeddedPostgres({ dataDir: config.dataDir, persistent: true, attach: true, logger }),
+      )
   try {
     const url = config.database.migrationUrl ?? embedded!.url
     return (await runDbmate(command.args(rest), url, { stdio: 'inherit' })).exitCode

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PROJECT_DIR } from '../../src/db/migrations'
-import { forEachLine } from '../../src/lines'
+import { forEachLine } from './lines'
 
 export { PROJECT_DIR }
 

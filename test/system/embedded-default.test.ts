@@ -4,8 +4,8 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chownSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { forEachLine } from '../../src/lines'
 import { clusterHome, freshCheckout, postgresProcessesFor } from '../support/checkout'
+import { forEachLine } from '../support/lines'
 import { serviceEnv, spawnService } from '../support/service'
 
 // Starting servers and clusters takes seconds on two cores.

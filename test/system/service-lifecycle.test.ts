@@ -2,11 +2,14 @@
 // migrations stop it naming them, SIGTERM drains (readiness 503, in-flight requests finish) and
 // exits 0.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import postgres from 'postgres'
 import { runDbmate } from '../../src/db/migrations'
 import { createRelay } from '../support/relay'
 import { createScratchDatabase } from '../support/scratch'
-import { rawHttp, runServiceToExit, spawnService } from '../support/service'
+import { PROJECT_DIR, rawHttp, runServiceToExit, runToExit, spawnService } from '../support/service'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -27,6 +30,19 @@ describe('configuration', () => {
     expect(exitCode).toBe(1)
     expect(output).toContain('Invalid configuration')
     expect(output).toContain(name)
+  })
+
+  test('NODE_ENV=production without DATABASE_URL refuses to start, naming DATABASE_URL, and starts no database', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'production-no-url-'))
+    try {
+      const { exitCode, output } = await runServiceToExit({ NODE_ENV: 'production', DATA_DIR: join(dataDir, '.data') })
+      expect(exitCode).toBe(1)
+      expect(output).toContain('DATABASE_URL must be set when NODE_ENV=production')
+      expect(output).not.toContain('PostgreSQL ready')
+      expect(existsSync(join(dataDir, '.data'))).toBe(false)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 
   test('a malformed DATABASE_URL is named but never echoed (it may hold a password)', async () => {
@@ -112,13 +128,25 @@ describe('shutdown', async () => {
 
 describe('served over HTTP', async () => {
   const scratch = await createScratchDatabase({ migrated: true })
+  const traceLoads = join(import.meta.dir, '..', 'support', 'trace-embedded-load.ts')
   const service = await spawnService({
+    command: ['bun', '--preload', traceLoads, join(PROJECT_DIR, 'src', 'index.ts')],
     env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', SHUTDOWN_DRAIN_SECONDS: '0' },
   })
   afterAll(async () => {
     service.process.kill('SIGTERM')
     await service.exited
     await scratch.drop()
+  })
+
+  test('with DATABASE_URL, not one file of the embedded PostgreSQL module is loaded', async () => {
+    expect((await fetch(`${service.url}/users/?limit=1`)).status).toBe(200)
+    expect(service.output.filter((line) => line.startsWith('LOADED'))).toEqual([])
+    // The trace does see the module where it is loaded.
+    const loaded = await runToExit(['bun', '--preload', traceLoads, '-e', "await import('./src/embedded-postgres')"], {
+      env: {},
+    })
+    expect(loaded.output).toContain(`LOADED ${join(PROJECT_DIR, 'src', 'embedded-postgres', 'index.ts')}`)
   })
 
   test('a body over MAX_BODY_BYTES gets the JSON 413, not an empty one from Bun', async () => {

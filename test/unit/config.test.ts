@@ -35,6 +35,27 @@ describe('loadConfig', () => {
     expect(config.database.migrationUrl).toBe('postgres://u:p@db:5432/app')
   })
 
+  test('production needs DATABASE_URL: the embedded PostgreSQL is for development only', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env)
+        return []
+      } catch (error) {
+        return (error as ConfigError).problems
+      }
+    }
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      'DATABASE_URL must be set when NODE_ENV=production (the embedded PostgreSQL is for development only)',
+    ])
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: '' })).toHaveLength(1)
+    // A malformed URL is one problem, not two.
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: 'http://x' })).toEqual([
+      expect.stringMatching(/^DATABASE_URL must be a postgres:/),
+    ])
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db/app' })).toEqual([])
+    expect(problems({})).toEqual([])
+  })
+
   test('DATABASE_MIGRATION_URL overrides where migrations connect', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgres://u:p@pgbouncer:6432/app',

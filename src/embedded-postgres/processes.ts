@@ -1,18 +1,11 @@
-// Processes seen through /proc: the owner recorded in a home, servers left running (orphans), stopping a
-// process with escalating signals, and waiting for it.
+// Processes seen through /proc: the owner recorded in a home, and the server running on a cluster (ours,
+// or one left behind by a killed run).
 
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Logger } from '../../logger'
 import { ourUids, readFileNoFollow, writeFileNoFollow } from './files'
 
 const OWNER_FILE = 'postgres.owner'
-// Fast shutdown first; immediate shutdown (SIGQUIT, which still stops the children) and SIGKILL only if it hangs.
-const STOP_STEPS: ReadonlyArray<readonly [NodeJS.Signals, number]> = [
-  ['SIGINT', 15_000],
-  ['SIGQUIT', 5_000],
-  ['SIGKILL', 5_000],
-]
 
 /** State letter and start time of a process; undefined when there is no such process (or no /proc). */
 function procStat(pid: number): { state: string; start: string } | undefined {
@@ -26,7 +19,7 @@ function procStat(pid: number): { state: string; start: string } | undefined {
 }
 
 /** Zombies count as gone: where PID 1 does not reap (some containers) a dead server stays one. */
-function isRunning(pid: number): boolean {
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0)
   } catch (error) {
@@ -81,43 +74,8 @@ export function clusterOwner(home: string, clusterDir: string): { pid: number; p
   return { pid: readOwner(home)!.pid, postmaster }
 }
 
-/** A server left running by a `kill -9` of an earlier service is stopped; one whose service still runs is not. */
-export async function stopOrphan(home: string, clusterDir: string, logger: Logger): Promise<void> {
-  const owner = clusterOwner(home, clusterDir)
-  if (owner)
-    throw new Error(
-      `the PostgreSQL cluster in ${clusterDir} is in use by process ${owner.pid} (another instance of the service?)`,
-    )
-  const pid = runningPostmaster(clusterDir)
-  if (pid === undefined) return
-  logger.warn('stopping a PostgreSQL server left running by an earlier run of the service', { pid, clusterDir })
-  await stopPid(pid)
-}
-
-export async function stopPid(pid: number): Promise<void> {
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(pid, name)
-    } catch {
-      // already gone
-    }
-  }
-  const stopped = await shutDown(signal, (ms) => waitFor(() => !isRunning(pid), ms))
-  if (!stopped) throw new Error(`could not stop PostgreSQL process ${pid}`)
-}
-
-export async function shutDown(
-  signal: (name: NodeJS.Signals) => void,
-  exitsWithin: (ms: number) => Promise<boolean>,
-): Promise<boolean> {
-  for (const [name, ms] of STOP_STEPS) {
-    signal(name)
-    if (await exitsWithin(ms)) return true
-  }
-  return false
-}
-
-async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
+/** Polls `condition` every 20 ms until it holds (true) or `ms` have passed (false). */
+export async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
   const deadline = performance.now() + ms
   while (!condition()) {
     if (performance.now() > deadline) return false

@@ -1,17 +1,11 @@
 // The postgres OS user (root only: PostgreSQL refuses to run as root).
 
 import { join } from 'node:path'
-import type { Logger } from '../../logger'
+import type { Logger } from '../logger'
 import type { Native } from './native'
-import { childEnv, runSync } from './programs'
+import { childEnv, type OsUser, runSync } from './programs'
 
 const OS_USER = 'postgres'
-
-/** The `postgres` OS user (only when running as root). */
-export interface OsUser {
-  uid: number
-  gid: number
-}
 
 export function ensureOsUser(logger: Logger): OsUser {
   const existing = lookupOsUser()
