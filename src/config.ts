@@ -177,7 +177,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   // The embedded PostgreSQL is for development: a production service without a database must not start one.
   if (production && read.raw('DATABASE_URL') === undefined) {
-    read.problems.push('DATABASE_URL must be set when NODE_ENV=production (the embedded PostgreSQL is for development only)')
+    read.problems.push(
+      'DATABASE_URL must be set when NODE_ENV=production (the embedded PostgreSQL is for development only)',
+    )
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return config

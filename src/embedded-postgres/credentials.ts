@@ -24,7 +24,7 @@ export async function persistentCredentials(project: string, clusterDir: string,
   }
   // Written in full under a temporary name, then linked into place: exclusive, and never half-written.
   const staging = `${file}.${process.pid}.tmp`
-  writeFileSync(staging, JSON.stringify({ port: await freePort(), password: newPassword() }) + '\n', { mode: 0o600 })
+  writeFileSync(staging, `${JSON.stringify({ port: await freePort(), password: newPassword() })}\n`, { mode: 0o600 })
   try {
     linkSync(staging, file)
   } catch (error) {

@@ -184,7 +184,7 @@ function readHomeRecord(dir: string): HomeRecord | undefined {
 
 /** Rewritten at each start: its mtime is when the home was last used. */
 function writeHomeRecord(dir: string, record: HomeRecord): void {
-  writeFileNoFollow(join(dir, HOME_FILE), JSON.stringify(record) + '\n')
+  writeFileNoFollow(join(dir, HOME_FILE), `${JSON.stringify(record)}\n`)
 }
 
 function ownedBy(dir: string, user: OsUser): boolean {
