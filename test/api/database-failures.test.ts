@@ -6,8 +6,10 @@ import { createApp } from '../../src/app'
 import { createSql } from '../../src/db/client'
 import { createLogger } from '../../src/logger'
 import { silentLogger, testConfig, uniqueEmail } from '../support/context'
+import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
 import { createRelay } from '../support/relay'
 import { createScratchDatabase } from '../support/scratch'
+import { waitFor } from '../support/wait'
 
 const call = (app: ReturnType<typeof createApp>, method: string, path: string, json?: unknown) =>
   app.handle(
@@ -109,28 +111,32 @@ describe('a saturated pool', async () => {
   })
 
   test('never has more queries in flight than connections; the excess waits boundedly, then 503', async () => {
-    let release!: () => void
-    const released = new Promise<void>((resolve) => (release = resolve))
+    const released = Promise.withResolvers<void>()
     // Hold a lock every request needs, so the first queries stay in flight.
     const lock = admin.begin(async (tx) => {
       await tx`lock table users in access exclusive mode`
-      await released
+      await released.promise
     })
-    await Bun.sleep(100)
+    await waitFor('the test to hold its lock on users', () => exclusivelyLocked(admin, 'users'))
 
     const started = performance.now()
+    const settled: { status: number; retry: string | null; at: number }[] = []
     const responses = Array.from({ length: 6 }, () =>
-      call(app, 'GET', '/users/1').then(async (r) => ({
-        status: r.status,
-        retry: r.headers.get('retry-after'),
-        at: performance.now() - started,
-      })),
+      call(app, 'GET', '/users/1').then((r) => {
+        const result = { status: r.status, retry: r.headers.get('retry-after'), at: performance.now() - started }
+        settled.push(result)
+        return result
+      }),
     )
-    await Bun.sleep(100)
+    // Two queries take the two connections and block on the lock; two requests wait for a connection;
+    // the wait list (two) being full, the last two are refused at once.
+    await waitFor('two queries blocked on the lock', async () => (await serviceQueriesWaitingForLock(admin)) === 2)
+    await waitFor('two requests refused', () => settled.length >= 2)
+    expect(settled.map((r) => r.status)).toEqual([503, 503])
 
-    const [{ n }] = await admin<
-      [{ n: number }]
-    >`select count(*)::int as n from pg_stat_activity where datname = ${scratch.name} and application_name = 'users-service' and state = 'active'`
+    const [{ n }] = await admin<[{ n: number }]>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = ${scratch.name} and application_name = 'users-service' and state = 'active'`
     expect(n).toBeLessThanOrEqual(2)
 
     // Readiness does not queue behind the gate.
@@ -138,15 +144,18 @@ describe('a saturated pool', async () => {
     expect((await call(app, 'GET', '/readyz')).status).toBe(200)
     expect(performance.now() - ready).toBeLessThan(250)
 
-    await Bun.sleep(400)
-    release()
+    // The two waiting give up after DATABASE_QUEUE_TIMEOUT_MS (300), still with nothing answered.
+    await waitFor('the waiting requests to give up', () => settled.length >= 4)
+    expect(settled.slice(2).map((r) => r.status)).toEqual([503, 503])
+    for (const r of settled.slice(2)) expect(r.at).toBeGreaterThanOrEqual(290)
+    expect(await serviceQueriesWaitingForLock(admin)).toBe(2)
+
+    released.resolve()
     await lock
     const results = await Promise.all(responses)
     const shed = results.filter((r) => r.status === 503)
     expect(shed).toHaveLength(4)
     for (const r of shed) expect(Number(r.retry)).toBeGreaterThanOrEqual(1)
-    // Two refused at once (the wait list was full), two after waiting 300 ms.
-    expect(shed.filter((r) => r.at < 150)).toHaveLength(2)
     expect(results.filter((r) => r.status === 404)).toHaveLength(2)
   })
 })
@@ -181,7 +190,7 @@ describe('a stalled database', async () => {
     expect((await call(app, 'GET', '/readyz')).status).toBe(503)
 
     relay.resume()
-    await Bun.sleep(100)
+    await waitFor('readiness to come back', async () => (await call(app, 'GET', '/readyz')).status === 200)
     expect((await call(app, 'GET', missing)).status).toBe(404)
     expect((await call(app, 'GET', '/readyz')).status).toBe(200)
   })
@@ -189,11 +198,18 @@ describe('a stalled database', async () => {
   test('with every connection held by a hung query, readiness is 503 well before the query deadline', async () => {
     expect((await call(slowApp, 'GET', missing)).status).toBe(404)
     relay.pause()
+    const hungAt = performance.now()
     const hung = call(slowApp, 'GET', missing)
-    await Bun.sleep(2100)
-    const asked = performance.now()
-    expect((await call(slowApp, 'GET', '/readyz')).status).toBe(503)
-    expect(performance.now() - asked).toBeLessThan(200)
+    // Each answer comes at once (readiness never waits behind the hung query); it turns 503 once the
+    // query has hung for longer than readiness allows a database to take.
+    const answer = await waitFor('readiness to turn 503', async () => {
+      const asked = performance.now()
+      const status = (await call(slowApp, 'GET', '/readyz')).status
+      const ms = performance.now() - asked
+      expect(ms).toBeLessThan(200)
+      return status === 503 && { ms, after: performance.now() - hungAt }
+    })
+    expect(answer.after).toBeLessThan(5_000) // the query deadline is 10 s
     relay.resume()
     expect((await hung).status).toBe(404)
     expect((await call(slowApp, 'GET', '/readyz')).status).toBe(200)

@@ -1,23 +1,45 @@
 // Password hashing runs under a concurrency cap with a bounded wait: a burst of sign-ups past it
 // gets 503 with Retry-After, and writes nothing.
 import { afterAll, expect, test } from 'bun:test'
+import { createPasswordHasher } from '../../src/security/passwords'
 import { createTestContext, uniqueEmail } from '../support/context'
+import { waitFor } from '../support/wait'
 
+// The real hasher and its cap, with argon2id held back until the test lets it run: what is hashing,
+// waiting or refused then depends on the cap alone, not on how fast this machine hashes.
+const hashing: string[] = []
+const hashesMayRun = Promise.withResolvers<void>()
 const ctx = createTestContext({
   env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE_MAX: '1', PASSWORD_HASH_QUEUE_TIMEOUT_MS: '5000' },
+  passwords: (config) =>
+    createPasswordHasher(config.passwordHash, async (password, options) => {
+      hashing.push(password)
+      await hashesMayRun.promise
+      return Bun.password.hash(password, options)
+    }),
 })
 afterAll(() => ctx.cleanup())
 
 test('past the cap and the wait list, sign-ups are 503 with Retry-After and leave no rows', async () => {
   const emails = Array.from({ length: 6 }, () => uniqueEmail('burst'))
-  const responses = await Promise.all(
-    emails.map((email) => ctx.request('POST', '/users/', { json: { email, password: 'correct horse battery' } })),
+  const answered: number[] = []
+  const responses = emails.map((email) =>
+    ctx.request('POST', '/users/', { json: { email, password: 'correct horse battery' } }).then((r) => {
+      answered.push(r.status)
+      return r
+    }),
   )
-  const statuses = responses.map((r) => r.status)
-  // One hashing, one waiting; the other four are refused at once.
-  expect(statuses.filter((s) => s === 201)).toHaveLength(2)
-  expect(statuses.filter((s) => s === 503)).toHaveLength(4)
-  for (const r of responses.filter((r) => r.status === 503)) {
+  // One hashing, one waiting; the other four are refused at once, while the first hash still runs.
+  await waitFor('four sign-ups to be refused', () => answered.length === 4)
+  expect(answered).toEqual([503, 503, 503, 503])
+  expect(hashing).toHaveLength(1)
+  hashesMayRun.resolve()
+
+  const results = await Promise.all(responses)
+  expect(results.filter((r) => r.status === 201)).toHaveLength(2)
+  expect(results.filter((r) => r.status === 503)).toHaveLength(4)
+  expect(hashing).toHaveLength(2)
+  for (const r of results.filter((r) => r.status === 503)) {
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect(r.body).toEqual({ detail: 'Too many sign-ups at once, try again', code: 'hashing_busy' })
   }

@@ -53,14 +53,6 @@ describe('users repository', () => {
     expect(await users.getUser('9223372036854775807')).toBeUndefined()
   })
 
-  test('listUsers pages by offset and limit, ordered by id', async () => {
-    const a = await newUser()
-    const b = await newUser()
-    const [{ n }] = await sql<[{ n: number }]>`select count(*)::int as n from users where id < ${a.id}`
-    const page = await users.listUsers({ offset: String(n), limit: '2' })
-    expect(page.map((u) => u.id)).toEqual([a.id, b.id])
-  })
-
   test('updateUser changes the given columns only; undefined for a missing user; ConflictError on a taken email', async () => {
     const user = await newUser()
     const other = await newUser()
@@ -98,13 +90,10 @@ describe('items repository', () => {
     expect(await items.updateItem('9223372036854775807', { title: 'x' })).toBeUndefined()
   })
 
-  test('listItems pages by id; deleteItem reports whether a row went', async () => {
+  test('deleteItem reports whether a row went', async () => {
     const user = await newUser()
-    const a = await items.createItem(String(user.id), { title: 'p1' })
-    const b = await items.createItem(String(user.id), { title: 'p2' })
-    const [{ n }] = await sql<[{ n: number }]>`select count(*)::int as n from items where id < ${a.id}`
-    expect(await items.listItems({ offset: String(n), limit: '2' })).toEqual([a, b])
-    expect(await items.deleteItem(String(a.id))).toBe(true)
-    expect(await items.deleteItem(String(a.id))).toBe(false)
+    const item = await items.createItem(String(user.id), { title: 'p1' })
+    expect(await items.deleteItem(String(item.id))).toBe(true)
+    expect(await items.deleteItem(String(item.id))).toBe(false)
   })
 })

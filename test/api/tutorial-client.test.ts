@@ -1,9 +1,12 @@
 // A client written for the FastAPI tutorial's API works against this service over HTTP, with
-// the two documented differences: 201 on create and 409 on a duplicate email.
+// the two documented differences: 201 on create and 409 on a duplicate email. On a database of its
+// own, so that its lists hold exactly what it made.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { createTestContext, uniqueEmail } from '../support/context'
+import { createScratchDatabase } from '../support/scratch'
 
-const ctx = createTestContext()
+const scratch = await createScratchDatabase({ migrated: true })
+const ctx = createTestContext({ url: scratch.url })
 let base = ''
 beforeAll(() => {
   ctx.app.listen({ hostname: '127.0.0.1', port: 0 })
@@ -12,6 +15,7 @@ beforeAll(() => {
 afterAll(async () => {
   await ctx.app.stop()
   await ctx.cleanup()
+  await scratch.drop()
 })
 
 const post = (path: string, body: unknown) =>
@@ -38,9 +42,10 @@ test('create a user, read it, list users, add an item, list items', async () => 
   expect(missing.status).toBe(404)
   expect(await missing.json()).toEqual({ detail: 'User not found', code: 'user_not_found' })
 
+  // The only user there is: the one just made, as read.
   const list = await fetch(`${base}/users/?skip=0&limit=100`)
   expect(list.status).toBe(200)
-  expect(Array.isArray(await list.json())).toBe(true)
+  expect(await list.json()).toEqual([user])
 
   const item = await post(`/users/${user.id}/items/`, { title: 'Foo', description: 'A very nice Item' })
   expect(item.status).toBe(201)
@@ -54,7 +59,7 @@ test('create a user, read it, list users, add an item, list items', async () => 
 
   const items = await fetch(`${base}/items/?skip=0&limit=100`)
   expect(items.status).toBe(200)
-  expect(Array.isArray(await items.json())).toBe(true)
+  expect(await items.json()).toEqual([itemBody])
 
   const withItems = (await (await fetch(`${base}/users/${user.id}`)).json()) as { items: object[] }
   expect(withItems.items).toEqual([itemBody])

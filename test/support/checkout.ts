@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PROJECT_DIR } from '../../src/db/migrations'
+import { waitFor } from './wait'
 
 /** What a clone holds that running the service (or `bun test`'s preload) needs. */
 export const CHECKOUT_ENTRIES = ['src', 'db', 'package.json', 'tsconfig.json', 'bunfig.toml']
@@ -51,4 +52,11 @@ export function postgresProcessesFor(home: string): string[] {
         return false
       }
     })
+}
+
+/** Resolves once no PostgreSQL process of `home` is left (a stopped server may take a moment to go). */
+export async function noPostgresLeft(home: string): Promise<void> {
+  await waitFor(`no PostgreSQL process left in ${home}`, () => postgresProcessesFor(home).length === 0, {
+    timeoutMs: 5_000,
+  })
 }

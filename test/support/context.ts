@@ -4,6 +4,7 @@ import { createApp } from '../../src/app'
 import { type Config, loadConfig } from '../../src/config'
 import { createSql } from '../../src/db/client'
 import { createLogger, type Logger } from '../../src/logger'
+import type { PasswordHasher } from '../../src/security/passwords'
 
 export const databaseUrl = (): string => {
   const url = process.env.TEST_DATABASE_URL
@@ -33,10 +34,19 @@ export interface RequestOptions {
   headers?: Record<string, string>
 }
 
-export function createTestContext(options: { env?: Record<string, string>; logger?: Logger } = {}) {
-  const config = testConfig(options.env)
-  const sql = createSql(databaseUrl(), config.database, silentLogger)
-  const app = createApp({ sql, config, logger: options.logger })
+export interface TestContextOptions {
+  env?: Record<string, string>
+  /** Default: the run's test database. */
+  url?: string
+  logger?: Logger
+  passwords?: (config: Config) => PasswordHasher
+}
+
+export function createTestContext(options: TestContextOptions = {}) {
+  const url = options.url ?? databaseUrl()
+  const config = testConfig({ DATABASE_URL: url, ...options.env })
+  const sql = createSql(url, config.database, silentLogger)
+  const app = createApp({ sql, config, logger: options.logger, passwords: options.passwords?.(config) })
   const userIds = new Set<number>()
 
   async function request<T = any>(method: string, path: string, init: RequestOptions = {}): Promise<TestResponse<T>> {

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { clusterHome, freshCheckout, postgresProcessesFor } from '../support/checkout'
+import { clusterHome, freshCheckout, noPostgresLeft, postgresProcessesFor } from '../support/checkout'
 import { type RunningService, runToExit, spawnService } from '../support/service'
 
 // Starting servers and clusters takes seconds on two cores.
@@ -74,15 +74,13 @@ describe('bun run db:* with the embedded PostgreSQL', () => {
 
     process.kill(-service.process.pid, 'SIGTERM')
     expect(await service.exited).toBe(0)
-    await Bun.sleep(200)
-    expect(postgresProcessesFor(home)).toEqual([])
+    await noPostgresLeft(home)
 
     const alone = await bunRun(dir, ['db:status'])
     expect(alone.exitCode).toBe(0)
     expectAllApplied(alone.output)
     expect(alone.output).not.toContain('attached')
-    await Bun.sleep(200)
-    expect(postgresProcessesFor(home)).toEqual([])
+    await noPostgresLeft(home)
   })
 
   test('db:new creates a migration file from a name, and asks for one without it', async () => {

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chownSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { clusterHome, freshCheckout, postgresProcessesFor } from '../support/checkout'
+import { clusterHome, freshCheckout, noPostgresLeft } from '../support/checkout'
 import { forEachLine } from '../support/lines'
 import { serviceEnv, spawnService } from '../support/service'
 
@@ -64,8 +64,7 @@ async function startStopRestart(dir: string, owner?: { uid: number; gid: number 
   process.kill(-first.process.pid, 'SIGINT')
   expect(await first.exited).toBe(0)
   const home = trackedHome(dir)
-  await Bun.sleep(200)
-  expect(postgresProcessesFor(home)).toEqual([])
+  await noPostgresLeft(home)
 
   const credentials = readdirSync(join(dir, '.data')).find((name) => name.includes('credentials'))
   expect(credentials).toBeDefined()
@@ -81,8 +80,7 @@ async function startStopRestart(dir: string, owner?: { uid: number; gid: number 
     process.kill(-second.process.pid, 'SIGTERM')
   }
   expect(await second.exited).toBe(0)
-  await Bun.sleep(200)
-  expect(postgresProcessesFor(home)).toEqual([])
+  await noPostgresLeft(home)
 }
 
 describe('the embedded default', () => {
@@ -103,9 +101,10 @@ describe('the embedded default', () => {
     await startStopRestart(checkout(nobody), nobody)
   })
 })
+
 describe('Ctrl-C while the embedded default is still starting', () => {
-  // With debug logs the server's own first line shows it has been spawned (in its own process
-  // group, so the Ctrl-C does not reach it) and is not ready yet.
+  // With debug logs, 'starting PostgreSQL' comes just before pg_ctl starts the server (in a session
+  // of its own, so the Ctrl-C does not reach it): the Ctrl-C lands while the cluster is starting.
   test('stops the server being started, exits 0, and leaves no PostgreSQL running', async () => {
     const dir = checkout()
     const env = serviceEnv({ HOME: dir, LOG_LEVEL: 'debug' })
@@ -123,8 +122,7 @@ describe('Ctrl-C while the embedded default is still starting', () => {
     expect(await proc.exited).toBe(0)
     expect(lines.some((line) => line.includes('listening url='))).toBe(false)
     const home = trackedHome(dir)
-    await Bun.sleep(200)
-    expect(postgresProcessesFor(home)).toEqual([])
+    await noPostgresLeft(home)
   })
 })
 

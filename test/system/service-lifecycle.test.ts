@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { runDbmate } from '../../src/db/migrations'
+import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
 import { createRelay } from '../support/relay'
 import { createScratchDatabase } from '../support/scratch'
 import { PROJECT_DIR, rawHttp, runServiceToExit, runToExit, spawnService } from '../support/service'
+import { waitFor } from '../support/wait'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -89,30 +91,34 @@ describe('shutdown', async () => {
       expect((await fetch(`${service.url}/readyz`)).status).toBe(200)
 
       // An in-flight request: it waits on a lock this test holds.
-      let release!: () => void
+      const released = Promise.withResolvers<void>()
       const lock = admin.begin(async (tx) => {
         await tx`lock table users in access exclusive mode`
-        await new Promise<void>((resolve) => (release = resolve))
+        await released.promise
       })
-      await Bun.sleep(100)
+      await waitFor('the test to hold its lock on users', () => exclusivelyLocked(admin, 'users'))
       const inFlight = fetch(`${service.url}/users/1`)
-      await Bun.sleep(100)
+      await waitFor('the request to wait on the lock', async () => (await serviceQueriesWaitingForLock(admin)) === 1)
 
       service.process.kill('SIGTERM')
-      await Bun.sleep(200)
+      await waitFor('the service to start shutting down', () =>
+        service.output.some((line) => line.includes('shutting down')),
+      )
       const draining = await fetch(`${service.url}/readyz`)
       expect(draining.status).toBe(503)
       expect(Number(draining.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
       expect((await fetch(`${service.url}/livez`)).status).toBe(200)
 
-      await Bun.sleep(1200)
-      const refused = await fetch(`${service.url}/livez`, { keepalive: false }).then(
-        () => 'answered',
-        () => 'refused',
-      )
-      expect(refused).toBe('refused')
+      // After the drain window (1 s), new connections are refused while the in-flight request still runs.
+      const refused = () =>
+        fetch(`${service.url}/livez`, { keepalive: false }).then(
+          () => false,
+          () => true,
+        )
+      await waitFor('new connections to be refused', refused, { timeoutMs: 5_000 })
+      expect(await serviceQueriesWaitingForLock(admin)).toBe(1)
 
-      release()
+      released.resolve()
       await lock
       expect((await inFlight).status).toBe(404)
       expect(await service.exited).toBe(0)
@@ -210,8 +216,8 @@ describe('served over HTTP', async () => {
 
   test('production logs are JSON lines with the request id, one per request', async () => {
     await fetch(`${service.url}/livez`, { headers: { 'x-request-id': 'prod-log-check' } })
-    await Bun.sleep(50)
-    const lines = service.output.filter((line) => line.includes('prod-log-check'))
+    const logged = () => service.output.filter((line) => line.includes('prod-log-check'))
+    const lines = await waitFor('the access line', () => logged().length > 0 && logged())
     expect(lines).toHaveLength(1)
     expect(JSON.parse(lines[0]!)).toMatchObject({
       level: 'info',

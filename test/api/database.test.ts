@@ -1,7 +1,10 @@
-// Database.transaction: a transaction holds one permit of the gate throughout and is all or nothing.
+// The gated pool repositories run on: a transaction holds one permit throughout and is all or nothing,
+// and the failures it can explain leave it as domain errors with their codes, never as HTTP.
 import { afterAll, describe, expect, test } from 'bun:test'
+import postgres from 'postgres'
 import { createSql } from '../../src/db/client'
 import { createDatabase } from '../../src/db/database'
+import { InvalidValueError, UnavailableError } from '../../src/errors'
 import { createItemsRepository } from '../../src/modules/items/repository'
 import { createUsersRepository } from '../../src/modules/users/repository'
 import { databaseUrl, silentLogger, testConfig, uniqueEmail } from '../support/context'
@@ -47,5 +50,47 @@ describe('Database.transaction', () => {
     expect(await sql`select 1 from users where id = ${user.id}`).toHaveLength(1)
     expect(await sql`select 1 from items where owner_id = ${user.id}`).toHaveLength(0)
     await sql`delete from users where id = ${user.id}`
+  })
+})
+
+describe('what the database layer throws', () => {
+  const config = testConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '50' })
+  const sql = createSql(databaseUrl(), config.database, silentLogger)
+  const db = createDatabase(sql, config.database)
+  afterAll(() => sql.end({ timeout: 5 }))
+
+  test('a value the database cannot hold is InvalidValueError (invalid_value)', async () => {
+    const error = await db.query((q) => q`select ${'not a number'}::bigint`).catch((e) => e)
+    expect(error).toBeInstanceOf(InvalidValueError)
+    expect(error).toMatchObject({ code: 'invalid_value', message: 'Value is not valid for the database' })
+  })
+
+  test('a statement past statement_timeout is UnavailableError (database_busy), worth a retry', async () => {
+    const error = await db.query((q) => q`select pg_sleep(1)`).catch((e) => e)
+    expect(error).toBeInstanceOf(UnavailableError)
+    expect(error).toMatchObject({ code: 'database_busy', retryAfterSeconds: 1 })
+  })
+
+  test('a database that cannot be reached is UnavailableError (database_unavailable)', async () => {
+    const closed = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    const port = closed.port
+    closed.stop(true)
+    const down = testConfig({ DATABASE_URL: `postgres://nobody:pw@127.0.0.1:${port}/none` })
+    const downSql = createSql(down.database.url!, down.database, silentLogger)
+    try {
+      const error = await createDatabase(downSql, down.database)
+        .query((q) => q`select 1`)
+        .catch((e) => e)
+      expect(error).toBeInstanceOf(UnavailableError)
+      expect(error).toMatchObject({ code: 'database_unavailable', retryAfterSeconds: 2 })
+    } finally {
+      await downSql.end({ timeout: 1 })
+    }
+  })
+
+  test('anything it cannot explain passes through as it is: a bug, for the edge to answer 500', async () => {
+    const error = await db.query((q) => q`select * from no_such_table`).catch((e) => e)
+    expect(error).toBeInstanceOf(postgres.PostgresError)
+    expect(error.code).toBe('42P01')
   })
 })
