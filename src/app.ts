@@ -42,17 +42,18 @@ export function createApp({
   let allowedMethods: (path: string) => string[] = () => []
 
   // Every response goes through the hooks (request ids, logs): no Bun static routes.
-  const api = new Elysia({ nativeStaticResponse: false })
+  const app = new Elysia({ nativeStaticResponse: false })
     .use(requestLog(logger))
     .use(errorHandler({ logger, allowedMethods: (path) => allowedMethods(path) }))
     .onParse({ as: 'global' }, parseJsonBody(config.maxBodyBytes))
     .use(healthRoutes({ db, lifecycle }))
     .use(usersRoutes({ users, passwords }))
     .use(itemsRoutes({ items }))
-  const app = api.use(docs(api))
+  // `.use` adds the docs routes to this same app; its document describes every route but theirs.
+  const documented = app.use(docs(app))
 
-  allowedMethods = createMethodLookup(app.routes)
-  return app
+  allowedMethods = createMethodLookup(documented.routes)
+  return documented
 }
 
 /** The app's type, for an Eden treaty client: `treaty<App>('localhost:3000')`. */

@@ -175,12 +175,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       )
     }
   }
-  // The embedded PostgreSQL is for development: a production service without a database must not start one.
-  if (production && read.raw('DATABASE_URL') === undefined) {
-    read.problems.push(
-      'DATABASE_URL must be set when NODE_ENV=production (the embedded PostgreSQL is for development only)',
-    )
-  }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return config
+}
+
+/**
+ * Called where the embedded PostgreSQL would be started for want of a database URL: in production that
+ * is a configuration mistake, never a reason to run a local database. `setting` names what to set.
+ */
+export function refuseEmbeddedInProduction(config: Config, setting: string): void {
+  if (config.env === 'production') {
+    throw new ConfigError([
+      `${setting} must be set when NODE_ENV=production (the embedded PostgreSQL is for development only)`,
+    ])
+  }
 }

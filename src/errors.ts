@@ -1,44 +1,28 @@
 // What went wrong, in the service's own terms. Repositories, the database layer, the gate and the
 // password hasher throw these; none of them knows HTTP. src/http/error-handler.ts alone turns them
 // into statuses, headers and `{"detail", "code"}` bodies.
+//
+// Each kind takes only its own codes: stable, machine-readable names that clients switch on (`detail`
+// is for people and may be reworded). The request's own problems (a malformed body, a field that does
+// not validate) have theirs in src/http/errors.ts; the OpenAPI document lists both.
 
-/**
- * Every `code` an error body can carry: stable, machine-readable names that clients switch on
- * (`detail` is for people and may be reworded). Listed once, here; the OpenAPI document and the
- * README's error table show this list.
- */
-export const ERROR_CODES = [
-  // The request itself (src/http/)
-  'not_found',
-  'method_not_allowed',
-  'body_too_large',
-  'unsupported_media_type',
-  'malformed_body',
-  'validation_failed',
-  // The data
-  'user_not_found',
-  'item_not_found',
-  'email_taken',
-  'invalid_value',
-  // Access
-  'not_authenticated',
-  'forbidden',
-  'rate_limited',
-  // The service
-  'database_unavailable',
-  'database_busy',
-  'database_timeout',
-  'hashing_busy',
-  'shutting_down',
-  'internal_error',
-] as const
+export const DOMAIN_ERROR_CODES = {
+  notFound: ['user_not_found', 'item_not_found'],
+  conflict: ['email_taken'],
+  invalidValue: ['invalid_value'],
+  unauthenticated: ['not_authenticated'],
+  forbidden: ['forbidden'],
+  rateLimited: ['rate_limited'],
+  unavailable: ['database_unavailable', 'database_busy', 'database_timeout', 'hashing_busy', 'shutting_down'],
+} as const
 
-export type ErrorCode = (typeof ERROR_CODES)[number]
+type CodesOf<K extends keyof typeof DOMAIN_ERROR_CODES> = (typeof DOMAIN_ERROR_CODES)[K][number]
+export type DomainErrorCode = CodesOf<keyof typeof DOMAIN_ERROR_CODES>
 
 /** An error the service expects and can explain: its `message` is safe to show to the client. */
-export abstract class DomainError extends Error {
+export abstract class DomainError<Code extends DomainErrorCode = DomainErrorCode> extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: Code,
     message: string,
   ) {
     super(message)
@@ -47,24 +31,24 @@ export abstract class DomainError extends Error {
 }
 
 /** The thing asked for does not exist. */
-export class NotFoundError extends DomainError {}
+export class NotFoundError extends DomainError<CodesOf<'notFound'>> {}
 
 /** The change would break a rule of the data (a unique email, say). */
-export class ConflictError extends DomainError {}
+export class ConflictError extends DomainError<CodesOf<'conflict'>> {}
 
 /** A value the client sent that the data cannot hold, though it passed validation. */
-export class InvalidValueError extends DomainError {}
+export class InvalidValueError extends DomainError<CodesOf<'invalidValue'>> {}
 
 /** The caller is not known: no credentials, or ones that are not (or no longer) valid. */
-export class UnauthenticatedError extends DomainError {}
+export class UnauthenticatedError extends DomainError<CodesOf<'unauthenticated'>> {}
 
 /** The caller is known but may not do this. */
-export class ForbiddenError extends DomainError {}
+export class ForbiddenError extends DomainError<CodesOf<'forbidden'>> {}
 
 /** The caller asked too often; it may try again after `retryAfterSeconds`. */
-export class RateLimitedError extends DomainError {
+export class RateLimitedError extends DomainError<CodesOf<'rateLimited'>> {
   constructor(
-    code: ErrorCode,
+    code: CodesOf<'rateLimited'>,
     message: string,
     readonly retryAfterSeconds: number,
   ) {
@@ -77,9 +61,9 @@ export class RateLimitedError extends DomainError {
  * shutting down); trying again after `retryAfterSeconds` may work. Refused before any SQL ran (a full
  * queue), nothing was written; past the query deadline a write may still have committed.
  */
-export class UnavailableError extends DomainError {
+export class UnavailableError extends DomainError<CodesOf<'unavailable'>> {
   constructor(
-    code: ErrorCode,
+    code: CodesOf<'unavailable'>,
     message: string,
     readonly retryAfterSeconds = 1,
   ) {

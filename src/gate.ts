@@ -1,4 +1,4 @@
-import { type ErrorCode, UnavailableError } from './errors'
+import { UnavailableError } from './errors'
 
 export interface GateOptions {
   /** How many tasks may run at once. */
@@ -8,7 +8,7 @@ export interface GateOptions {
   /** How long a task may wait for a permit before it is refused. */
   maxWaitMs: number
   /** What a refused task is told: an UnavailableError with this code and message. */
-  busy: { code: ErrorCode; message: string }
+  busy: { code: UnavailableError['code']; message: string }
 }
 
 interface Waiter {

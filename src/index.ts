@@ -2,7 +2,7 @@
 // embedded PostgreSQL under ./.data), serves, and shuts down cleanly on SIGINT/SIGTERM.
 import type { Sql } from 'postgres'
 import { createApp } from './app'
-import { type Config, ConfigError, loadConfig } from './config'
+import { type Config, ConfigError, loadConfig, refuseEmbeddedInProduction } from './config'
 import { createSql } from './db/client'
 import { applyMigrations, pendingMigrations } from './db/migrations'
 import type { EmbeddedPostgres } from './embedded-postgres'
@@ -101,6 +101,7 @@ async function main(config: Config, logger: Logger) {
 let config: Config
 try {
   config = loadConfig()
+  if (config.database.url === undefined) refuseEmbeddedInProduction(config, 'DATABASE_URL')
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error)
   process.exit(1)

@@ -2,7 +2,7 @@
 // Migrations connect to DATABASE_MIGRATION_URL, else DATABASE_URL; with neither, to the
 // embedded PostgreSQL the service uses in development (loaded only then): the running service's
 // cluster if it runs (left running), else started for the command and stopped again.
-import { ConfigError, loadConfig } from '../config'
+import { ConfigError, loadConfig, refuseEmbeddedInProduction } from '../config'
 import { createLogger } from '../logger'
 import { runDbmate } from './migrations'
 
@@ -30,6 +30,8 @@ async function run(): Promise<number> {
   const logger = createLogger({ level: config.logLevel, json: config.env === 'production' })
   if (!command.needsDatabase) return (await runDbmate(command.args(rest), undefined, { stdio: 'inherit' })).exitCode
 
+  if (config.database.migrationUrl === undefined)
+    refuseEmbeddedInProduction(config, 'DATABASE_MIGRATION_URL or DATABASE_URL')
   // Ctrl-C reaches dbmate too (same process group); this process outlives it to stop the cluster.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {})
   const embedded = config.database.migrationUrl

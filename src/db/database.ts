@@ -35,10 +35,19 @@ export interface Pool extends Database {
 
 type PoolConfig = Pick<DatabaseConfig, 'poolMax' | 'queueMax' | 'queueTimeoutMs' | 'queryTimeoutMs'>
 
+/** How long a ping waits for the database, and how long a query may hang before readiness says no. */
+export const PING_TIMEOUT_MS = 2000
+
+/** A failure as its domain error when the database layer can explain it, else as it was. */
+const explained = (error: unknown) => domainErrorFor(error) ?? error
+
 /** A Database bound to one transaction's connection. */
 function inTransaction(tx: TransactionSql): Database {
   return {
-    query: (run) => run(tx),
+    query: (run) =>
+      run(tx).catch((error) => {
+        throw explained(error)
+      }),
     transaction: (run) =>
       tx.savepoint((inner) => run(inTransaction(inner))) as Promise<Awaited<ReturnType<typeof run>>>,
   }
@@ -82,7 +91,7 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
           reject(new UnavailableError('database_timeout', 'Database did not answer in time', 2))
           await pending.catch(() => {})
         })
-        .catch((error) => reject(domainErrorFor(error) ?? error))
+        .catch((error) => reject(explained(error)))
     })
 
   return {
@@ -90,7 +99,7 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
     query: (run) => guarded(() => run(sql)),
     transaction: (run) =>
       guarded(() => sql.begin((tx) => run(inTransaction(tx))) as Promise<Awaited<ReturnType<typeof run>>>),
-    async ping(timeoutMs = 2000) {
+    async ping(timeoutMs = PING_TIMEOUT_MS) {
       // Every permit taken: ready if the database answered last and nothing has hung for long.
       const busy = () => reachable && oldestRunningMs() < timeoutMs
       const probe = gate.runIfFree(() => sql`select 1`.then(() => true))

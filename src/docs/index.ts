@@ -8,7 +8,7 @@
 
 import { dirname, join } from 'node:path'
 import { type AnyElysia, Elysia } from 'elysia'
-import { NotFoundError } from '../errors'
+import { RequestError } from '../http/errors'
 import { openApiDocument } from './openapi'
 
 const uiDir = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
@@ -72,7 +72,7 @@ export function docs(documented: AnyElysia) {
       '/docs/:asset',
       ({ params }) => {
         const asset = assets.get(params.asset)
-        if (!asset) throw new NotFoundError('not_found', 'Not Found')
+        if (!asset) throw new RequestError('not_found', 'Not Found')
         return new Response(Bun.file(asset.file), {
           headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },
         })

@@ -5,6 +5,7 @@
 import { filterPaths, registerSchemaPath } from '@elysiajs/swagger/utils'
 import type { TSchema } from '@sinclair/typebox'
 import type { AnyElysia } from 'elysia'
+import { ERROR_HEADERS } from '../http/error-handler'
 import { INTEGER_FORMAT_PREFIX } from '../http/schema'
 
 const info = {
@@ -103,16 +104,16 @@ function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
   }
 }
 
-const retryAfter: JsonObject = {
-  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } },
-}
+type Header = { name: string; description: string; schema: JsonObject }
+const headersObject = (headers: readonly Header[]): JsonObject =>
+  Object.fromEntries(headers.map(({ name, description, schema }) => [name, { description, schema }]))
 
-/** Headers the contract sets, for clients that read them: where a created row is, how to log in, when to retry. */
+/** Headers the contract sets, for clients that read them: where a created row is; the error answers' own. */
 const responseHeaders: Record<string, JsonObject> = {
-  '201': { Location: { description: 'The path of the created resource.', schema: { type: 'string' } } },
-  '401': { 'WWW-Authenticate': { description: 'How to authenticate: `Bearer`.', schema: { type: 'string' } } },
-  '429': retryAfter,
-  '503': retryAfter,
+  '201': headersObject([
+    { name: 'Location', description: 'The path of the created resource.', schema: { type: 'string' } },
+  ]),
+  ...Object.fromEntries(Object.entries(ERROR_HEADERS).map(([status, headers]) => [status, headersObject(headers)])),
 }
 
 const statusText = (status: string) =>

@@ -1,6 +1,6 @@
-// A cluster and its server, through PostgreSQL's own programs: initdb creates the cluster, pg_ctl starts
-// the server (in a session of its own, so a Ctrl-C to the service's process group does not reach it: the
-// service stops it after draining), waits until it is ready, and stops it.
+// A cluster and its server, through PostgreSQL's own programs: initdb creates the cluster; pg_ctl starts
+// the server in a session of its own (so a Ctrl-C to the service's process group does not reach it: the
+// service stops it after draining, processes.ts), with its log in a file, and waits until it is ready.
 
 import { randomBytes } from 'node:crypto'
 import {
@@ -17,19 +17,14 @@ import {
 } from 'node:fs'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
-import { readFileNoFollow } from './files'
-import { isRunning, runningPostmaster, waitFor } from './processes'
+import { readFileNoFollow, readTailNoFollow } from './files'
+import { runningPostmaster, stopPostmaster, waitFor } from './processes'
 import { type OsUser, runProgram } from './programs'
 
 const START_TIMEOUT_SECONDS = 30
-/** The server's own log, beside its data; each start begins a new one. */
+/** The server's own log, beside its data; each start begins a new one, and keeps the last as `.1`. */
 const LOG_FILE = 'server.log'
 const LOG_TAIL = 20
-/** Fast shutdown first; immediate shutdown (which still stops the children) only if that hangs; SIGKILL last. */
-const STOP_STEPS = [
-  ['fast', 15],
-  ['immediate', 5],
-] as const
 
 /** Where the server of a cluster writes its log. */
 export const serverLogOf = (clusterDir: string) => join(clusterDir, LOG_FILE)
@@ -40,13 +35,28 @@ export interface Programs {
   user: OsUser | undefined
 }
 
-/** initdb into a staging folder renamed into place once complete, so a crash mid-way never leaves a half cluster behind. */
+/**
+ * pg_ctl hands the data folder and the log to /bin/sh in double quotes: a path holding any of these
+ * characters would break out of them, so it is refused (before initdb spends a second on it).
+ */
+export function checkClusterPath(clusterDir: string): void {
+  if (/["$`\\]/.test(clusterDir)) {
+    throw new Error(
+      `embedded PostgreSQL cannot run in ${clusterDir}: pg_ctl cannot start a cluster whose path holds " $ \` or \\; set DATA_DIR to another folder`,
+    )
+  }
+}
+
+/**
+ * initdb into a staging folder renamed into place once complete, so a crash mid-way never leaves a half
+ * cluster behind. Returns what initdb printed.
+ */
 export async function initCluster(
   { bin, user }: Programs,
   clusterDir: string,
   password: string,
   persistent: boolean,
-): Promise<void> {
+): Promise<string> {
   if (existsSync(clusterDir) && readdirSync(clusterDir).length > 0) {
     throw new Error(`${clusterDir} is not empty but holds no PostgreSQL cluster (no PG_VERSION); move it away`)
   }
@@ -81,8 +91,9 @@ export async function initCluster(
       '--no-instructions',
       ...(persistent ? [] : ['--no-sync']),
     ]
-    await runProgram(cmd, { user })
+    const output = await runProgram(cmd, { user })
     renameSync(staging, clusterDir)
+    return output
   } catch (error) {
     rmSync(staging, { recursive: true, force: true })
     throw error
@@ -102,7 +113,8 @@ export async function startServer(
   persistent: boolean,
 ): Promise<void> {
   const log = serverLogOf(clusterDir)
-  rmSync(log, { force: true })
+  // A rename moves a link planted there, never its target (see files.ts).
+  if (existsSync(log)) renameSync(log, `${log}.1`)
   const settings = [
     ...['-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     ...(persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
@@ -113,40 +125,19 @@ export async function startServer(
   try {
     await runProgram(cmd, { user: programs.user, detached: true })
   } catch (error) {
-    // Up but not ready in time: not left running.
-    await stopServer(programs, clusterDir).catch(() => {})
-    throw new Error(withLog(`PostgreSQL did not start: ${(error as Error).message}`, logTail(log)))
+    // Up but not ready in time: not left running. (This process owns the home, so the server is its own.)
+    await stopPostmaster(clusterDir).catch(() => {})
+    throw new Error(withLog(`PostgreSQL did not start: ${(error as Error).message}`, serverLogTail(clusterDir)))
   }
-}
-
-/** Stops the server running on this cluster, if one is; resolves once it has exited. */
-export async function stopServer({ bin, user }: Programs, clusterDir: string): Promise<void> {
-  for (const [mode, seconds] of STOP_STEPS) {
-    if (runningPostmaster(clusterDir) === undefined) return
-    const cmd = [join(bin, 'pg_ctl'), 'stop', '-D', clusterDir, '-m', mode, '-w', '-t', String(seconds), '-s']
-    await runProgram(cmd, { user }).catch(() => {}) // checked above, and escalated below
-  }
-  const pid = runningPostmaster(clusterDir)
-  if (pid === undefined) return
-  process.kill(pid, 'SIGKILL')
-  if (!(await waitFor(() => !isRunning(pid), 5_000))) throw new Error(`could not stop PostgreSQL process ${pid}`)
 }
 
 /** A server another process runs (see `attach`): ready, and our saved credentials let us in. */
-export async function waitUntilAccepting(
-  clusterDir: string,
-  pid: number,
-  url: string,
-  stillRunning: () => boolean,
-): Promise<void> {
-  const ready = () => postmasterReady(clusterDir, pid) || !stillRunning()
-  if (!(await waitFor(ready, START_TIMEOUT_SECONDS * 1000))) {
-    throw new Error(
-      `the PostgreSQL server in ${clusterDir} (process ${pid}) did not become ready within ${START_TIMEOUT_SECONDS} s`,
-    )
+export async function waitUntilAccepting(clusterDir: string, url: string, ownerAlive: () => boolean): Promise<void> {
+  const ready = () => postmasterReady(clusterDir)
+  if (!(await waitFor(() => ready() || !ownerAlive(), START_TIMEOUT_SECONDS * 1000))) {
+    throw new Error(`the PostgreSQL server in ${clusterDir} did not become ready within ${START_TIMEOUT_SECONDS} s`)
   }
-  if (!postmasterReady(clusterDir, pid))
-    throw new Error(`the PostgreSQL server in ${clusterDir} stopped before it was ready`)
+  if (!ready()) throw new Error(`the PostgreSQL server in ${clusterDir} stopped before it was ready`)
   await checkConnection(url)
 }
 
@@ -157,7 +148,7 @@ export async function checkConnection(url: string, clusterDir?: string): Promise
     await sql`select 1`
   } catch (error) {
     const message = `PostgreSQL is up but refused a connection with the saved credentials: ${(error as Error).message}`
-    throw new Error(clusterDir ? withLog(message, logTail(serverLogOf(clusterDir))) : message)
+    throw new Error(clusterDir ? withLog(message, serverLogTail(clusterDir)) : message)
   } finally {
     await sql.end({ timeout: 1 })
   }
@@ -171,15 +162,15 @@ function withDescriptor(fd: number, use: (fd: number) => void): void {
   }
 }
 
-/** postmaster.pid names the process and its status line (the 8th) says `ready`. Written by the postgres user: see files.ts. */
-function postmasterReady(clusterDir: string, pid: number): boolean {
+/** A server runs on the cluster, and its status line in postmaster.pid (the 8th) says `ready`. Written by the postgres user: see files.ts. */
+function postmasterReady(clusterDir: string): boolean {
   const lines = readFileNoFollow(join(clusterDir, 'postmaster.pid'))?.split('\n') ?? []
-  return lines[0] === String(pid) && lines[7]?.trim() === 'ready'
+  return lines[7]?.trim() === 'ready' && runningPostmaster(clusterDir) !== undefined
 }
 
 /** The server's last log lines. Written by the postgres user: see files.ts. */
-function logTail(log: string): string[] {
-  const lines = readFileNoFollow(log)?.split('\n').filter(Boolean) ?? []
+export function serverLogTail(clusterDir: string): string[] {
+  const lines = readTailNoFollow(serverLogOf(clusterDir))?.split('\n').filter(Boolean) ?? []
   return lines.slice(-LOG_TAIL)
 }
 

@@ -15,7 +15,7 @@
 // of it (its project may merely have been renamed while the service runs). Otherwise a throwaway home is
 // removed (it held a test cluster), and a relocated persistent home whose project folder no longer exists
 // is removed once it has also gone unused for UNUSED_HOME_GRACE_MS; a server still running there (left by
-// a `kill -9`) is stopped first, with the home's own programs.
+// a `kill -9`) is stopped first.
 //
 // Files root writes in or reads from these homes (the postgres OS user owns them) go through files.ts:
 // never through a symlink that user may have planted.
@@ -40,11 +40,10 @@ import {
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import type { Logger } from '../logger'
-import { stopServer } from './cluster'
 import { ourUids, readFileNoFollow, writeFileNoFollow } from './files'
 import { copyNative, type Native } from './native'
 import { canReach } from './os-user'
-import { ownerAlive, runningPostmaster, writeOwner } from './processes'
+import { claimOwner, ownerAlive, runningPostmaster, stopPostmaster } from './processes'
 import type { OsUser } from './programs'
 
 /** The cluster's folder inside its home. */
@@ -119,8 +118,8 @@ export function ephemeralHome(project: string, native: Native, user: OsUser | un
   )
   try {
     if (user) chownSync(dir, user.uid, user.gid)
-    // The owner comes before home.json: a sweep only judges homes that have a home.json.
-    writeOwner(dir)
+    // The owner comes before home.json: a sweep only judges homes that have a home.json. A new folder: ours.
+    claimOwner(dir)
     if (!local && user) return relocatedHome(dir, project, true, native, user)
     writeHomeRecord(dir, { project, ephemeral: true, nativeVersion: native.version })
     return { dir, bin: join(native.dir, 'bin'), relocated: false }
@@ -130,17 +129,15 @@ export function ephemeralHome(project: string, native: Native, user: OsUser | un
   }
 }
 
+/** A relocated home runs its own copy of the programs: the postgres user cannot reach the package's. */
 function relocatedHome(dir: string, project: string, ephemeral: boolean, native: Native, user: OsUser): Home {
   claimDir(dir, user)
-  const bin = relocatedBin(dir)
-  if (readHomeRecord(dir)?.nativeVersion !== native.version || !existsSync(join(bin, 'postgres')))
-    copyNative(native, dirname(bin))
+  const programs = join(dir, 'native')
+  if (readHomeRecord(dir)?.nativeVersion !== native.version || !existsSync(join(programs, 'bin', 'postgres')))
+    copyNative(native, programs)
   writeHomeRecord(dir, { project, ephemeral, nativeVersion: native.version })
-  return { dir, bin, relocated: true }
+  return { dir, bin: join(programs, 'bin'), relocated: true }
 }
-
-/** A relocated home runs its own copy of the programs: the postgres user cannot reach the package's. */
-const relocatedBin = (dir: string) => join(dir, 'native', 'bin')
 
 /** Creates (or takes over) a home under /var/tmp for the postgres user, 0700. */
 function claimDir(dir: string, user: OsUser): void {
@@ -207,25 +204,21 @@ function hashOf(path: string): string {
 export async function sweepStaleHomes(
   project: string,
   ownHome: string,
-  native: Native,
   user: OsUser | undefined,
   logger: Logger,
 ): Promise<void> {
   const candidates = [
-    ...childDirs(project, EPHEMERAL_PREFIX).map((dir) => ({ dir, bin: join(native.dir, 'bin') })),
-    ...(user ? childDirs(RELOCATION_ROOT, RELOCATED_PREFIX).filter((dir) => ownedBy(dir, user)) : []).map((dir) => ({
-      dir,
-      bin: relocatedBin(dir),
-    })),
+    ...childDirs(project, EPHEMERAL_PREFIX),
+    ...(user ? childDirs(RELOCATION_ROOT, RELOCATED_PREFIX).filter((dir) => ownedBy(dir, user)) : []),
   ]
-  for (const { dir, bin } of candidates) {
+  for (const dir of candidates) {
     if (dir === ownHome) continue
     const verdict = judge(dir)
     if (verdict.kind === 'keep') continue
     // Its owner is dead: a server still running there is an orphan. Stopping it keeps the data.
     const clusterDir = join(dir, CLUSTER)
     const orphan = runningPostmaster(clusterDir)
-    if (orphan !== undefined) await stopServer({ bin, user }, clusterDir)
+    if (orphan !== undefined) await stopPostmaster(clusterDir)
     if (verdict.kind === 'grace') {
       logger.warn(
         'keeping the embedded PostgreSQL cluster of a project folder that no longer exists, in case it was only renamed or unmounted; delete it yourself if the project is gone for good',

@@ -10,19 +10,20 @@ import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '../logger'
 import {
+  checkClusterPath,
   checkConnection,
   initCluster,
-  type Programs,
   serverLogOf,
+  serverLogTail,
   startServer,
-  stopServer,
   waitUntilAccepting,
 } from './cluster'
 import { freePort, newPassword, persistentCredentials } from './credentials'
 import { CLUSTER, ephemeralHome, type Home, persistentHome, sweepStaleHomes } from './homes'
 import { findNative } from './native'
 import { ensureOsUser } from './os-user'
-import { clusterOwner, releaseOwner, runningPostmaster, writeOwner } from './processes'
+import { claimOwner, ownerAlive, releaseOwner, runningPostmaster, stopPostmaster } from './processes'
+import type { OsUser } from './programs'
 
 export interface EmbeddedPostgresOptions {
   /** Absolute path of the project's data folder, e.g. `<cwd>/.data`. Created if missing. */
@@ -44,9 +45,12 @@ export interface EmbeddedPostgres {
   url: string
   /** Where the cluster's data directory really is (may be relocated, see homes.ts). */
   clusterDir: string
-  /** Fast shutdown; resolves when the server has exited. Idempotent. */
+  /** Fast shutdown; resolves when the server process has exited. Idempotent. */
   stop(): Promise<void>
 }
+
+/** How often a running cluster is looked at: the server is not our child, so nothing else would see it die. */
+const WATCH_MS = 1000
 
 const urlOf = ({ port, password }: { port: number; password: string }) =>
   `postgres://postgres:${password}@127.0.0.1:${port}/postgres?sslmode=disable`
@@ -59,94 +63,93 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const native = findNative()
   const user = process.getuid?.() === 0 ? ensureOsUser(logger) : undefined
   const home = persistent ? persistentHome(project, native, user, logger) : ephemeralHome(project, native, user)
-  if (persistent && options.attach) {
-    const attached = await attachToRunning(home, project, logger)
-    if (attached) return attached
+  const clusterDir = join(home.dir, CLUSTER)
+  if (persistent) {
+    // One process at a time runs a persistent cluster; the claim is atomic, so two starts cannot both win.
+    const owner = claimOwner(home.dir)
+    if (owner !== undefined && options.attach) return attach(home, project, logger)
+    if (owner !== undefined) {
+      throw new Error(
+        `the PostgreSQL cluster in ${clusterDir} is in use by process ${owner} (another instance of the service?)`,
+      )
+    }
   }
   try {
-    await sweepStaleHomes(project, home.dir, native, user, logger)
-    return await startCluster(home, { bin: home.bin, user }, project, persistent, logger, began)
+    await sweepStaleHomes(project, home.dir, user, logger)
+    return await startCluster(home, user, project, persistent, logger, began)
   } catch (error) {
-    if (!persistent) rmSync(home.dir, { recursive: true, force: true })
+    if (persistent) releaseOwner(home.dir)
+    else rmSync(home.dir, { recursive: true, force: true })
     throw error
   }
 }
 
-/** The cluster of this home as run by another live process, or undefined when there is none. */
-async function attachToRunning(home: Home, project: string, logger: Logger): Promise<EmbeddedPostgres | undefined> {
+/** The cluster of this home as run by the live process that owns it, which may still be starting it. */
+async function attach(home: Home, project: string, logger: Logger): Promise<EmbeddedPostgres> {
   const clusterDir = join(home.dir, CLUSTER)
-  const owner = clusterOwner(home.dir, clusterDir)
-  if (!owner) return undefined
   const credentials = await persistentCredentials(project, clusterDir, logger)
   const url = urlOf(credentials)
-  // The service may still be starting it: wait until it accepts connections (or its owner gives up).
-  await waitUntilAccepting(clusterDir, owner.postmaster, url, () => clusterOwner(home.dir, clusterDir) !== undefined)
-  logger.info('attached to the running embedded PostgreSQL; it is left running', {
-    clusterDir,
-    port: credentials.port,
-    ownerPid: owner.pid,
-  })
+  await waitUntilAccepting(clusterDir, url, () => ownerAlive(home.dir))
+  logger.info('attached to the running embedded PostgreSQL; it is left running', { clusterDir, port: credentials.port })
   return { url, clusterDir, stop: async () => {} }
 }
 
 async function startCluster(
   home: Home,
-  programs: Programs,
+  user: OsUser | undefined,
   project: string,
   persistent: boolean,
   logger: Logger,
   began: number,
 ): Promise<EmbeddedPostgres> {
   const clusterDir = join(home.dir, CLUSTER)
+  const programs = { bin: home.bin, user }
+  checkClusterPath(clusterDir)
   const credentials = persistent
     ? await persistentCredentials(project, clusterDir, logger)
     : { port: await freePort(), password: newPassword() }
-  if (persistent) {
-    const owner = clusterOwner(home.dir, clusterDir)
-    if (owner) {
-      throw new Error(
-        `the PostgreSQL cluster in ${clusterDir} is in use by process ${owner.pid} (another instance of the service?)`,
-      )
-    }
-    const orphan = runningPostmaster(clusterDir)
-    if (orphan !== undefined) {
-      logger.warn('stopping a PostgreSQL server left running by an earlier run of the service', {
-        pid: orphan,
-        clusterDir,
-      })
-      await stopServer(programs, clusterDir)
-    }
-  }
-  const initialised = !existsSync(join(clusterDir, 'PG_VERSION'))
-  if (initialised) await initCluster(programs, clusterDir, credentials.password, persistent)
-
-  // Owned from here on, so that a sweep elsewhere leaves it alone and a second service refuses it.
-  if (persistent) writeOwner(home.dir)
-  const url = urlOf(credentials)
-  try {
-    logger.debug('starting PostgreSQL', { clusterDir, port: credentials.port })
-    await startServer(programs, clusterDir, credentials.port, persistent)
-    await checkConnection(url, clusterDir).catch(async (error) => {
-      await stopServer(programs, clusterDir)
-      throw error
+  // This process owns the home now: a server still running on it was left by a `kill -9` of its owner.
+  const orphan = runningPostmaster(clusterDir)
+  if (orphan !== undefined) {
+    logger.warn('stopping a PostgreSQL server left running by an earlier run of the service', {
+      pid: orphan,
+      clusterDir,
     })
-  } catch (error) {
-    if (persistent) releaseOwner(home.dir)
-    throw error
+    await stopPostmaster(clusterDir)
+  }
+  const created = !existsSync(join(clusterDir, 'PG_VERSION'))
+  if (created) {
+    const output = await initCluster(programs, clusterDir, credentials.password, persistent)
+    for (const line of output.split('\n')) if (line) logger.debug(line, { source: 'initdb' })
   }
 
+  logger.debug('starting PostgreSQL', { clusterDir, port: credentials.port })
+  await startServer(programs, clusterDir, credentials.port, persistent)
+  const url = urlOf(credentials)
+  await checkConnection(url, clusterDir).catch(async (error) => {
+    await stopPostmaster(clusterDir)
+    throw error
+  })
   logger.info('embedded PostgreSQL ready', {
     clusterDir,
     port: credentials.port,
-    initialised,
+    created,
     persistent,
     relocated: home.relocated,
     log: serverLogOf(clusterDir),
     startMs: Math.round(performance.now() - began),
   })
+
   let stopping: Promise<void> | undefined
+  const watch = setInterval(() => {
+    if (stopping || runningPostmaster(clusterDir) !== undefined) return
+    clearInterval(watch)
+    logger.error('embedded PostgreSQL exited unexpectedly', { clusterDir, log: serverLogTail(clusterDir).join('\n') })
+  }, WATCH_MS)
+  watch.unref()
   const stop = async () => {
-    await stopServer(programs, clusterDir)
+    clearInterval(watch)
+    await stopPostmaster(clusterDir)
     if (persistent) releaseOwner(home.dir)
     else rmSync(home.dir, { recursive: true, force: true })
     logger.info('embedded PostgreSQL stopped', { clusterDir })

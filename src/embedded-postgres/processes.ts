@@ -1,11 +1,17 @@
-// Processes seen through /proc: the owner recorded in a home, and the server running on a cluster (ours,
-// or one left behind by a killed run).
+// Processes seen through /proc: the owner recorded in a home, the server running on a cluster (ours, or
+// one left behind by a killed run), and stopping it with escalating signals.
 
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ourUids, readFileNoFollow, writeFileNoFollow } from './files'
+import { createFileNoFollow, ourUids, readFileNoFollow } from './files'
 
 const OWNER_FILE = 'postgres.owner'
+// Fast shutdown first; immediate shutdown (SIGQUIT, which still stops the children) and SIGKILL only if it hangs.
+const STOP_STEPS = [
+  ['SIGINT', 15_000],
+  ['SIGQUIT', 5_000],
+  ['SIGKILL', 5_000],
+] as const
 
 /** State letter and start time of a process; undefined when there is no such process (or no /proc). */
 function procStat(pid: number): { state: string; start: string } | undefined {
@@ -28,9 +34,24 @@ export function isRunning(pid: number): boolean {
   return procStat(pid)?.state !== 'Z'
 }
 
-/** PID and start time, so that a reused PID is not mistaken for the owner. The home may be the postgres user's: see files.ts. */
-export function writeOwner(dir: string): void {
-  writeFileNoFollow(join(dir, OWNER_FILE), `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`)
+/**
+ * Takes the home for this process, atomically, so that two starts at once never both think they own it.
+ * Returns the PID of the live process that owns it instead, if there is one; a record whose process died
+ * (or one we did not write) is replaced. The record holds our PID and start time, so that a reused PID is
+ * not mistaken for its owner. The home may be the postgres user's: see files.ts.
+ */
+export function claimOwner(dir: string): number | undefined {
+  const file = join(dir, OWNER_FILE)
+  const record = `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (createFileNoFollow(file, record)) return undefined
+    const stale = readFileNoFollow(file)
+    const owner = readOwner(dir)
+    if (owner && isAlive(owner)) return owner.pid
+    // Removed only if it is still the record just judged, not one another start has claimed since.
+    if (readFileNoFollow(file) === stale) rmSync(file, { force: true })
+  }
+  throw new Error(`could not take ${dir} for this process: other processes keep claiming it`)
 }
 
 /** Only a record we wrote (owned by root or by us), never read through a link. */
@@ -50,8 +71,11 @@ export function releaseOwner(dir: string): void {
 
 export function ownerAlive(dir: string): boolean {
   const owner = readOwner(dir)
-  return owner !== undefined && isRunning(owner.pid) && (procStat(owner.pid)?.start ?? '') === owner.start
+  return owner !== undefined && isAlive(owner)
 }
+
+const isAlive = (owner: { pid: number; start: string }) =>
+  isRunning(owner.pid) && (procStat(owner.pid)?.start ?? '') === owner.start
 
 /** The PID of a server still running on this cluster: named in postmaster.pid, and its command line names the data directory. */
 export function runningPostmaster(clusterDir: string): number | undefined {
@@ -67,11 +91,19 @@ export function runningPostmaster(clusterDir: string): number | undefined {
   }
 }
 
-/** The live process running this cluster (the service, or a `db:*` command) and its postmaster; undefined when none. */
-export function clusterOwner(home: string, clusterDir: string): { pid: number; postmaster: number } | undefined {
-  const postmaster = runningPostmaster(clusterDir)
-  if (postmaster === undefined || !ownerAlive(home)) return undefined
-  return { pid: readOwner(home)!.pid, postmaster }
+/** Stops the server running on this cluster, if one is, and resolves once it has exited. */
+export async function stopPostmaster(clusterDir: string): Promise<void> {
+  const pid = runningPostmaster(clusterDir)
+  if (pid === undefined) return
+  for (const [signal, ms] of STOP_STEPS) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      // already gone
+    }
+    if (await waitFor(() => !isRunning(pid), ms)) return
+  }
+  throw new Error(`could not stop PostgreSQL process ${pid}`)
 }
 
 /** Polls `condition` every 20 ms until it holds (true) or `ms` have passed (false). */

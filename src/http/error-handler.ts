@@ -5,7 +5,6 @@ import { Elysia } from 'elysia'
 import {
   ConflictError,
   DomainError,
-  type ErrorCode,
   ForbiddenError,
   InvalidValueError,
   NotFoundError,
@@ -15,7 +14,7 @@ import {
 } from '../errors'
 import { describeError, type Logger } from '../logger'
 import { malformedBody } from './body'
-import { RequestError, ValidationFailedError, type ValidationIssue } from './errors'
+import { type ErrorCode, RequestError, ValidationFailedError, type ValidationIssue } from './errors'
 import { requestIdOf } from './request-log'
 import { type ElysiaValueError, toValidationIssues } from './validation'
 
@@ -26,7 +25,7 @@ interface ElysiaValidation {
 }
 
 /** An error as the client gets it. */
-export interface ErrorAnswer {
+interface ErrorAnswer {
   status: number
   code: ErrorCode
   detail: string | ValidationIssue[]
@@ -37,15 +36,32 @@ const INTERNAL: ErrorAnswer = { status: 500, code: 'internal_error', detail: 'In
 
 const REQUEST_STATUS: Record<RequestError['code'], number> = {
   malformed_body: 400,
+  not_found: 404,
   body_too_large: 413,
   unsupported_media_type: 415,
 }
 
+const retryAfter = {
+  name: 'Retry-After',
+  description: 'Seconds to wait before trying again.',
+  schema: { type: 'integer', minimum: 1 },
+} as const
+
+/**
+ * The headers that error answers carry, by status: how to authenticate, when to retry. The OpenAPI
+ * document declares these; `answerFor` below sets them.
+ */
+export const ERROR_HEADERS = {
+  401: [{ name: 'WWW-Authenticate', description: 'How to authenticate: `Bearer`.', schema: { type: 'string' } }],
+  429: [retryAfter],
+  503: [retryAfter],
+} as const
+
 /** Whole seconds, at least one. */
-const retryAfter = (seconds: number) => ({ 'retry-after': String(Math.max(1, Math.ceil(seconds))) })
+const retryIn = (seconds: number) => ({ [retryAfter.name]: String(Math.max(1, Math.ceil(seconds))) })
 
 /** What a domain error means over HTTP; undefined for a kind this table does not know (a bug). */
-export function answerForDomainError(error: DomainError): ErrorAnswer | undefined {
+function answerFor(error: DomainError): ErrorAnswer | undefined {
   const { code, message: detail } = error
   if (error instanceof NotFoundError) return { status: 404, code, detail }
   if (error instanceof ConflictError) return { status: 409, code, detail }
@@ -53,13 +69,20 @@ export function answerForDomainError(error: DomainError): ErrorAnswer | undefine
     return { status: 422, code, detail: [{ loc: ['body'], msg: detail, type: 'value_error' }] }
   }
   if (error instanceof UnauthenticatedError)
-    return { status: 401, code, detail, headers: { 'www-authenticate': 'Bearer' } }
+    return { status: 401, code, detail, headers: { 'WWW-Authenticate': 'Bearer' } }
   if (error instanceof ForbiddenError) return { status: 403, code, detail }
-  if (error instanceof RateLimitedError)
-    return { status: 429, code, detail, headers: retryAfter(error.retryAfterSeconds) }
-  if (error instanceof UnavailableError)
-    return { status: 503, code, detail, headers: retryAfter(error.retryAfterSeconds) }
+  if (error instanceof RateLimitedError) return { status: 429, code, detail, headers: retryIn(error.retryAfterSeconds) }
+  if (error instanceof UnavailableError) return { status: 503, code, detail, headers: retryIn(error.retryAfterSeconds) }
   return undefined
+}
+
+/**
+ * What the body reader threw, which Elysia wraps in its own ParseError; any other failure to read
+ * the body (its own JSON parser, a stream that broke) is a malformed body, the client's to fix.
+ */
+function parseFailure(error: unknown): Error {
+  const cause = (error as Error).cause
+  return cause instanceof RequestError || cause instanceof ValidationFailedError ? cause : malformedBody()
 }
 
 export interface ErrorHandlerOptions {
@@ -71,11 +94,10 @@ export interface ErrorHandlerOptions {
 export function errorHandler({ logger, allowedMethods }: ErrorHandlerOptions) {
   return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, request, set, path }) => {
     const context = () => ({ request_id: requestIdOf(request), method: request.method, path })
-    // Elysia wraps what the body reader throws in its own ParseError; one of its own is malformed JSON.
-    const thrown = code === 'PARSE' ? ((error as Error).cause ?? malformedBody()) : error
+    const thrown = code === 'PARSE' ? parseFailure(error) : error
 
     let answer: ErrorAnswer | undefined
-    if (thrown instanceof DomainError) answer = answerForDomainError(thrown)
+    if (thrown instanceof DomainError) answer = answerFor(thrown)
     else if (thrown instanceof RequestError) {
       answer = { status: REQUEST_STATUS[thrown.code], code: thrown.code, detail: thrown.message }
     } else if (thrown instanceof ValidationFailedError) {
@@ -97,7 +119,7 @@ export function errorHandler({ logger, allowedMethods }: ErrorHandlerOptions) {
             status: 405,
             code: 'method_not_allowed',
             detail: 'Method Not Allowed',
-            headers: { allow: allow.join(', ') },
+            headers: { Allow: allow.join(', ') },
           }
         : { status: 404, code: 'not_found', detail: 'Not Found' }
     }

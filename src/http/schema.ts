@@ -1,10 +1,10 @@
 // Schema helpers shared by every module. Path ids and paging numbers are validated as strings
 // (Elysia's numeric coercion takes "1e3", "0x10" and loses precision past 2^53) and documented
-// as integers: docs.ts rewrites every `integer-*` format into an integer schema.
+// as integers: src/docs/openapi.ts rewrites every `integer-*` format into an integer schema.
 import { FormatRegistry, Type } from '@sinclair/typebox'
 import { t } from 'elysia'
-import { ERROR_CODES } from '../errors'
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../paging'
+import { ERROR_CODES } from './errors'
 
 export const INT64_MAX = 9223372036854775807n
 /** Canonical integer syntax; anything else is an `int_parsing` error. */

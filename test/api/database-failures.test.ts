@@ -4,6 +4,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
 import { createApp } from '../../src/app'
 import { createSql } from '../../src/db/client'
+import { PING_TIMEOUT_MS } from '../../src/db/database'
 import { createLogger } from '../../src/logger'
 import { silentLogger, testConfig, uniqueEmail } from '../support/context'
 import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
@@ -120,10 +121,11 @@ describe('a saturated pool', async () => {
     await waitFor('the test to hold its lock on users', () => exclusivelyLocked(admin, 'users'))
 
     const started = performance.now()
-    const settled: { status: number; retry: string | null; at: number }[] = []
+    const settled: { status: number; retry: string | null; at: number; body: unknown }[] = []
     const responses = Array.from({ length: 6 }, () =>
-      call(app, 'GET', '/users/1').then((r) => {
-        const result = { status: r.status, retry: r.headers.get('retry-after'), at: performance.now() - started }
+      call(app, 'GET', '/users/1').then(async (r) => {
+        const at = performance.now() - started
+        const result = { status: r.status, retry: r.headers.get('retry-after'), at, body: await r.json() }
         settled.push(result)
         return result
       }),
@@ -133,6 +135,7 @@ describe('a saturated pool', async () => {
     await waitFor('two queries blocked on the lock', async () => (await serviceQueriesWaitingForLock(admin)) === 2)
     await waitFor('two requests refused', () => settled.length >= 2)
     expect(settled.map((r) => r.status)).toEqual([503, 503])
+    for (const r of settled) expect(r.at).toBeLessThan(150)
 
     const [{ n }] = await admin<[{ n: number }]>`
       select count(*)::int as n from pg_stat_activity
@@ -156,6 +159,7 @@ describe('a saturated pool', async () => {
     const shed = results.filter((r) => r.status === 503)
     expect(shed).toHaveLength(4)
     for (const r of shed) expect(Number(r.retry)).toBeGreaterThanOrEqual(1)
+    for (const r of shed) expect(r.body).toEqual({ detail: 'Database busy, try again', code: 'database_busy' })
     expect(results.filter((r) => r.status === 404)).toHaveLength(2)
   })
 })
@@ -209,7 +213,9 @@ describe('a stalled database', async () => {
       expect(ms).toBeLessThan(200)
       return status === 503 && { ms, after: performance.now() - hungAt }
     })
-    expect(answer.after).toBeLessThan(5_000) // the query deadline is 10 s
+    // Not before the query has hung for PING_TIMEOUT_MS, and soon after: far from the 10 s query deadline.
+    expect(answer.after).toBeGreaterThanOrEqual(PING_TIMEOUT_MS)
+    expect(answer.after).toBeLessThan(PING_TIMEOUT_MS + 500)
     relay.resume()
     expect((await hung).status).toBe(404)
     expect((await call(slowApp, 'GET', '/readyz')).status).toBe(200)

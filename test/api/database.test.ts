@@ -65,6 +65,19 @@ describe('what the database layer throws', () => {
     expect(error).toMatchObject({ code: 'invalid_value', message: 'Value is not valid for the database' })
   })
 
+  test('inside a transaction too, where the code running it may look at it', async () => {
+    let inside: unknown
+    const outcome = await db
+      .transaction(async (tx) => {
+        inside = await tx.query((q) => q`select ${'not a number'}::bigint`).catch((e) => e)
+      })
+      .catch((e) => e)
+    expect(inside).toBeInstanceOf(InvalidValueError)
+    expect(inside).toMatchObject({ code: 'invalid_value' })
+    // The failed statement aborted the transaction: it fails as a whole, with the same domain error.
+    expect(outcome).toBeInstanceOf(InvalidValueError)
+  })
+
   test('a statement past statement_timeout is UnavailableError (database_busy), worth a retry', async () => {
     const error = await db.query((q) => q`select pg_sleep(1)`).catch((e) => e)
     expect(error).toBeInstanceOf(UnavailableError)

@@ -68,6 +68,24 @@ describe('order of checks', () => {
     expect(sent).toBeLessThan(50)
   })
 
+  test("a body whose stream breaks mid-way is 400, the client's to fix, not a 500", async () => {
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"email":'))
+        controller.error(new Error('the client went away'))
+      },
+    })
+    const response = await ctx.app.handle(
+      new Request('http://localhost/users/', {
+        method: 'POST',
+        body: stream,
+        headers: { 'content-type': 'application/json' },
+      }),
+    )
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({ detail: 'There was an error parsing the body', code: 'malformed_body' })
+  })
+
   test('a non-JSON or missing content type on a body is 415, before its syntax is looked at', async () => {
     const cases: [string, Record<string, string>][] = [
       ['{not json', { 'content-type': 'text/plain' }],

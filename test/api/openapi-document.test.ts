@@ -3,7 +3,7 @@
 // generated from it is in test/system/openapi-client.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Validator } from '@seriousme/openapi-schema-validator'
-import { ERROR_CODES } from '../../src/errors'
+import { ERROR_CODES } from '../../src/http/errors'
 import { createTestContext } from '../support/context'
 import { OpenApiDocument, type Schema } from '../support/openapi'
 

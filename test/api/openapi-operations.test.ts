@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestContext } from '../support/context'
 import { OpenApiDocument, type Schema } from '../support/openapi'
 
-const HIDDEN_PATHS = ['/docs', '/docs/:asset', '/docs/plugin', '/docs/plugin/openapi.json', '/openapi.json']
+const HIDDEN_PATHS = ['/docs', '/docs/:asset', '/openapi.json']
 
 /** What the contract gives each operation: its success model and every status it may answer. */
 const CONTRACT: Record<string, { statuses: number[]; success?: string; body?: string }> = {

@@ -5,22 +5,24 @@ import { createPasswordHasher } from '../../src/security/passwords'
 import { createTestContext, uniqueEmail } from '../support/context'
 import { waitFor } from '../support/wait'
 
-// The real hasher and its cap, with argon2id held back until the test lets it run: what is hashing,
-// waiting or refused then depends on the cap alone, not on how fast this machine hashes.
+// The real hasher and its cap, with argon2id held back while a test says so: what is hashing, waiting
+// or refused then depends on the cap alone, not on how fast this machine hashes.
 const hashing: string[] = []
-const hashesMayRun = Promise.withResolvers<void>()
+let held: Promise<void> | undefined
 const ctx = createTestContext({
   env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE_MAX: '1', PASSWORD_HASH_QUEUE_TIMEOUT_MS: '5000' },
   passwords: (config) =>
     createPasswordHasher(config.passwordHash, async (password, options) => {
       hashing.push(password)
-      await hashesMayRun.promise
+      await held
       return Bun.password.hash(password, options)
     }),
 })
 afterAll(() => ctx.cleanup())
 
 test('past the cap and the wait list, sign-ups are 503 with Retry-After and leave no rows', async () => {
+  const hashesMayRun = Promise.withResolvers<void>()
+  held = hashesMayRun.promise
   const emails = Array.from({ length: 6 }, () => uniqueEmail('burst'))
   const answered: number[] = []
   const responses = emails.map((email) =>

@@ -110,6 +110,8 @@ describe('POST /users/', () => {
   ])('invalid body, case %#: 422 naming each field, never echoing values', async (json, expected) => {
     const res = await ctx.request('POST', '/users/', { json })
     expect(res.status).toBe(422)
+    expect(Object.keys(res.body).sort()).toEqual(['code', 'detail'])
+    expect(res.body.code).toBe('validation_failed')
     expect(res.body.detail.map((d: any) => [d.loc[1], d.type])).toEqual(expected)
     for (const item of res.body.detail) {
       expect(item.loc[0]).toBe('body')
@@ -135,7 +137,10 @@ describe('POST /users/', () => {
     async (json) => {
       const res = await ctx.request('POST', '/users/', { json })
       expect(res.status).toBe(422)
-      expect(res.body.detail).toEqual([{ loc: ['body'], msg: expect.any(String), type: 'model_attributes_type' }])
+      expect(res.body).toEqual({
+        detail: [{ loc: ['body'], msg: expect.any(String), type: 'model_attributes_type' }],
+        code: 'validation_failed',
+      })
     },
   )
 })

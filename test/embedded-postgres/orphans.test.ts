@@ -3,7 +3,8 @@
 import { expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { clusterKit, isRunning, postmasterPid, recordingLogger, setting, TIMEOUT } from './support'
+import { isRunning } from '../support/processes'
+import { clusterKit, postmasterPid, recordingLogger, setting, TIMEOUT } from './support'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)

@@ -4,10 +4,10 @@ import { expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { startEmbeddedPostgres } from '../../src/embedded-postgres'
+import { isRunning } from '../support/processes'
 import {
   clusterKit,
   isRoot,
-  isRunning,
   mode,
   postgresUid,
   postmasterPid,
@@ -71,6 +71,9 @@ test(
       await first.stop()
       const second = await start({ dataDir, persistent: true, logger })
       expect(second.url).toBe(first.url)
+      // Each start begins a new server log, and keeps the one before it.
+      expect(readFileSync(join(second.clusterDir, 'server.log.1'), 'utf8')).toContain('database system is shut down')
+      expect(readFileSync(join(second.clusterDir, 'server.log'), 'utf8')).toContain('database system is ready')
       expect(await withSql(second.url, async (sql) => (await sql`select v from kept`)[0]?.v)).toBe('grüße ✓')
       await second.stop()
 
@@ -85,8 +88,8 @@ test(
         squatter.stop(true)
       }
 
-      expect(text()).toContain('"initialised":true')
-      expect(text()).toContain('"initialised":false')
+      expect(text()).toContain('"created":true')
+      expect(text()).toContain('"created":false')
       expect(text()).not.toContain(password)
     } finally {
       Object.assign(process.env, saved)

@@ -3,13 +3,13 @@
 import { expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, lstatSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { isRunning } from '../support/processes'
 import {
   clusterKit,
   DAY,
   GRACE,
   HOUR,
   isRoot,
-  isRunning,
   lastStarted,
   mode,
   postgresGid,

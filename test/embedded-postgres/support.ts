@@ -1,7 +1,7 @@
 // What the embedded PostgreSQL tests share: temporary projects, a recording logger, clusters they start
 // (stopped and removed after each file), and ways to look at the server processes.
 import { afterAll } from 'bun:test'
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
@@ -87,15 +87,6 @@ export function postgresGid(): number {
   return Number(Bun.spawnSync(['id', '-g', 'postgres']).stdout.toString())
 }
 
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')
-}
-
 /** Sets when a home was last started (its home.json's mtime), `ago` ms before now. */
 export function lastStarted(home: string, ago: number): void {
   const then = new Date(Date.now() - ago)
@@ -116,21 +107,4 @@ export async function firstMatch(stream: ReadableStream<Uint8Array>, pattern: Re
     if (match) return match[1]!
   }
   throw new Error(`the test run ended without printing ${pattern}:\n${text}`)
-}
-
-/** `-D` and `-p` of every postmaster running from a platform package's programs. */
-export function postgresDataDirs(): { dir: string; port: string }[] {
-  return readdirSync('/proc')
-    .filter((pid) => /^\d+$/.test(pid))
-    .flatMap((pid) => {
-      try {
-        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-        const value = (flag: string) => args[args.indexOf(flag) + 1]
-        return args[0]?.endsWith('/bin/postgres') && args.includes('-D') && args.includes('-p')
-          ? [{ dir: value('-D')!, port: value('-p')! }]
-          : []
-      } catch {
-        return []
-      }
-    })
 }

@@ -4,7 +4,8 @@ import { expect, setDefaultTimeout, test } from 'bun:test'
 import { chownSync, existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { CHECKOUT_ENTRIES, copyCheckout } from '../support/checkout'
-import { clusterKit, firstMatch, isRoot, isRunning, mode, postgresDataDirs, postmasterPid, TIMEOUT } from './support'
+import { isRunning, postmasters } from '../support/processes'
+import { clusterKit, firstMatch, isRoot, mode, postmasterPid, TIMEOUT } from './support'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -34,7 +35,7 @@ test(
       const printed = await firstMatch(run.stdout, /DATABASE (\S+)/)
       const port = new URL(printed).port
       // The run's postmaster: the one listening on the port its tests were given.
-      const clusterDir = postgresDataDirs().find((entry) => entry.port === port)?.dir
+      const clusterDir = postmasters().find((entry) => entry.port === port)?.dir
       expect(clusterDir).toBeDefined()
       pid = postmasterPid(clusterDir!)
 
@@ -86,7 +87,7 @@ test(
     let pid: number | undefined
     try {
       const port = new URL(await firstMatch(killed.stdout, /DATABASE (\S+)/)).port
-      const clusterDir = postgresDataDirs().find((entry) => entry.port === port)?.dir
+      const clusterDir = postmasters().find((entry) => entry.port === port)?.dir
       expect(clusterDir).toBeDefined()
       pid = postmasterPid(clusterDir!)
       killed.kill('SIGKILL')

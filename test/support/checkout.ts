@@ -1,9 +1,8 @@
 // Fresh copies of this project, as a new clone would be, and what tests look for in them.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PROJECT_DIR } from '../../src/db/migrations'
-import { waitFor } from './wait'
 
 /** What a clone holds that running the service (or `bun test`'s preload) needs. */
 export const CHECKOUT_ENTRIES = ['src', 'db', 'package.json', 'tsconfig.json', 'bunfig.toml']
@@ -36,27 +35,4 @@ export function freshCheckout(prefix = 'fresh-checkout-', options?: Parameters<t
 export function clusterHome(dir: string): string {
   const pointer = join(dir, '.data', 'cluster-location')
   return existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : join(dir, '.data')
-}
-
-/** PIDs of live (not zombie) PostgreSQL processes whose command line names `home`. */
-export function postgresProcessesFor(home: string): string[] {
-  return readdirSync('/proc')
-    .filter((pid) => /^\d+$/.test(pid))
-    .filter((pid) => {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-        return (
-          cmd.includes('postgres') && cmd.includes(home) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
-        )
-      } catch {
-        return false
-      }
-    })
-}
-
-/** Resolves once no PostgreSQL process of `home` is left (a stopped server may take a moment to go). */
-export async function noPostgresLeft(home: string): Promise<void> {
-  await waitFor(`no PostgreSQL process left in ${home}`, () => postgresProcessesFor(home).length === 0, {
-    timeoutMs: 5_000,
-  })
 }

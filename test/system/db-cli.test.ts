@@ -1,10 +1,13 @@
 // `bun run db:*` in a fresh checkout with no DATABASE_URL: next to a running service (in a second
 // terminal) it uses the service's cluster and leaves it running; with the service stopped it starts
-// the cluster for the command and stops it again. `db:new` needs no database at all.
+// the cluster for the command and stops it again; in production it never starts one. `db:new` needs no
+// database at all.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { clusterHome, freshCheckout, noPostgresLeft, postgresProcessesFor } from '../support/checkout'
+import { clusterHome, freshCheckout } from '../support/checkout'
+import { noPostgresLeft, postgresProcessesFor } from '../support/processes'
+import { createScratchDatabase } from '../support/scratch'
 import { type RunningService, runToExit, spawnService } from '../support/service'
 
 // Starting servers and clusters takes seconds on two cores.
@@ -100,5 +103,36 @@ describe('bun run db:* with the embedded PostgreSQL', () => {
     expect(readdirSync(join(dir, 'db', 'migrations'))).toHaveLength(MIGRATIONS.length + 1)
     // No database was needed: no cluster was created.
     expect(existsSync(join(dir, '.data', 'postgres-credentials.json'))).toBe(false)
+  })
+})
+
+describe('bun run db:* with NODE_ENV=production', () => {
+  /** `bun run <script> [args]` in dir, in production, with these settings. */
+  const productionRun = (dir: string, args: string[], env: Record<string, string> = {}) =>
+    runToExit(['bun', 'run', ...args], {
+      cwd: dir,
+      env: { HOME: dir, NODE_ENV: 'production', ...env },
+      timeoutMs: 50_000,
+    })
+
+  test('migrates through DATABASE_MIGRATION_URL alone; without any URL refuses, naming both, and starts no database', async () => {
+    const dir = checkout()
+    const scratch = await createScratchDatabase()
+    try {
+      const migrated = await productionRun(dir, ['db:migrate'], { DATABASE_MIGRATION_URL: scratch.url })
+      expect(migrated.exitCode).toBe(0)
+      const status = await productionRun(dir, ['db:status'], { DATABASE_MIGRATION_URL: scratch.url })
+      expect(status.exitCode).toBe(0)
+      expectAllApplied(status.output)
+    } finally {
+      await scratch.drop()
+    }
+
+    const refused = await productionRun(dir, ['db:status'])
+    expect(refused.exitCode).toBe(1)
+    expect(refused.output).toContain('DATABASE_MIGRATION_URL or DATABASE_URL must be set when NODE_ENV=production')
+    expect(existsSync(join(dir, '.data'))).toBe(false)
+    // db:new needs no database, in production as anywhere.
+    expect((await productionRun(dir, ['db:new', 'in_production'])).exitCode).toBe(0)
   })
 })

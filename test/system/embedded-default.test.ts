@@ -4,9 +4,11 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chownSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { clusterHome, freshCheckout, noPostgresLeft } from '../support/checkout'
+import { clusterHome, freshCheckout } from '../support/checkout'
 import { forEachLine } from '../support/lines'
+import { noPostgresLeft, postmasters } from '../support/processes'
 import { serviceEnv, spawnService } from '../support/service'
+import { waitFor } from '../support/wait'
 
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
@@ -103,26 +105,29 @@ describe('the embedded default', () => {
 })
 
 describe('Ctrl-C while the embedded default is still starting', () => {
-  // With debug logs, 'starting PostgreSQL' comes just before pg_ctl starts the server (in a session
-  // of its own, so the Ctrl-C does not reach it): the Ctrl-C lands while the cluster is starting.
+  // The Ctrl-C goes to the whole group once PostgreSQL's server process exists but is not ready yet. The
+  // server runs in a session of its own, so it does not get the signal: the service must stop it.
   test('stops the server being started, exits 0, and leaves no PostgreSQL running', async () => {
     const dir = checkout()
-    const env = serviceEnv({ HOME: dir, LOG_LEVEL: 'debug' })
-    const proc = Bun.spawn(['bun', 'run', 'start'], { cwd: dir, env, stdout: 'pipe', stderr: 'pipe', detached: true })
-    const lines: string[] = []
-    let signalled = false
-    await forEachLine(proc.stdout, (line) => {
-      lines.push(line)
-      if (!signalled && line.includes('starting PostgreSQL')) {
-        signalled = true
-        process.kill(-proc.pid, 'SIGINT')
-      }
+    const proc = Bun.spawn(['bun', 'run', 'start'], {
+      cwd: dir,
+      env: serviceEnv({ HOME: dir }),
+      stdout: 'pipe',
+      stderr: 'pipe',
+      detached: true,
     })
-    expect(signalled).toBe(true)
+    const lines: string[] = []
+    const output = forEachLine(proc.stdout, (line) => lines.push(line))
+    const spawned = () => postmasters().some((server) => server.dir === join(clusterHome(dir), 'postgres'))
+    await waitFor('the PostgreSQL server to be spawned', spawned, { intervalMs: 2 })
+    expect(lines.some((line) => line.includes('embedded PostgreSQL ready'))).toBe(false)
+    process.kill(-proc.pid, 'SIGINT')
+
     expect(await proc.exited).toBe(0)
+    await output
+    expect(lines.some((line) => line.includes('embedded PostgreSQL ready'))).toBe(true)
     expect(lines.some((line) => line.includes('listening url='))).toBe(false)
-    const home = trackedHome(dir)
-    await noPostgresLeft(home)
+    await noPostgresLeft(trackedHome(dir))
   })
 })
 

@@ -100,6 +100,7 @@ describe('shutdown', async () => {
       const inFlight = fetch(`${service.url}/users/1`)
       await waitFor('the request to wait on the lock', async () => (await serviceQueriesWaitingForLock(admin)) === 1)
 
+      const signalled = performance.now()
       service.process.kill('SIGTERM')
       await waitFor('the service to start shutting down', () =>
         service.output.some((line) => line.includes('shutting down')),
@@ -107,6 +108,7 @@ describe('shutdown', async () => {
       const draining = await fetch(`${service.url}/readyz`)
       expect(draining.status).toBe(503)
       expect(Number(draining.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+      expect(await draining.json()).toEqual({ detail: 'Shutting down', code: 'shutting_down' })
       expect((await fetch(`${service.url}/livez`)).status).toBe(200)
 
       // After the drain window (1 s), new connections are refused while the in-flight request still runs.
@@ -116,6 +118,9 @@ describe('shutdown', async () => {
           () => true,
         )
       await waitFor('new connections to be refused', refused, { timeoutMs: 5_000 })
+      const refusedAfter = performance.now() - signalled
+      expect(refusedAfter).toBeGreaterThanOrEqual(1_000)
+      expect(refusedAfter).toBeLessThan(2_000)
       expect(await serviceQueriesWaitingForLock(admin)).toBe(1)
 
       released.resolve()
