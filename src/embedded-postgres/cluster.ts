@@ -36,14 +36,20 @@ export interface Programs {
 }
 
 /**
- * pg_ctl hands the data folder and the log to /bin/sh in double quotes: a path holding any of these
- * characters would break out of them, so it is refused (before initdb spends a second on it).
+ * pg_ctl hands the server's program, data folder and log to /bin/sh in double quotes: a path holding any
+ * of these characters would break out of them, so it is refused (before initdb spends a second on it).
  */
-export function checkClusterPath(clusterDir: string): void {
-  if (/["$`\\]/.test(clusterDir)) {
-    throw new Error(
-      `embedded PostgreSQL cannot run in ${clusterDir}: pg_ctl cannot start a cluster whose path holds " $ \` or \\; set DATA_DIR to another folder`,
-    )
+export function checkPaths({ bin }: Programs, clusterDir: string): void {
+  const paths: [path: string, remedy: string][] = [
+    [clusterDir, 'set DATA_DIR to another folder'],
+    [bin, 'move the project to another folder'],
+  ]
+  for (const [path, remedy] of paths) {
+    if (/["$`\\]/.test(path)) {
+      throw new Error(
+        `embedded PostgreSQL cannot run with ${path}: pg_ctl cannot start a server whose paths hold " $ \` or \\; ${remedy}`,
+      )
+    }
   }
 }
 
@@ -131,14 +137,18 @@ export async function startServer(
   }
 }
 
-/** A server another process runs (see `attach`): ready, and our saved credentials let us in. */
-export async function waitUntilAccepting(clusterDir: string, url: string, ownerAlive: () => boolean): Promise<void> {
+/**
+ * Waits for a server another process runs (see `attach`) to be ready, and checks that our saved credentials
+ * let us in. False when its owner went away first.
+ */
+export async function waitUntilAccepting(clusterDir: string, url: string, ownerAlive: () => boolean): Promise<boolean> {
   const ready = () => postmasterReady(clusterDir)
   if (!(await waitFor(() => ready() || !ownerAlive(), START_TIMEOUT_SECONDS * 1000))) {
     throw new Error(`the PostgreSQL server in ${clusterDir} did not become ready within ${START_TIMEOUT_SECONDS} s`)
   }
-  if (!ready()) throw new Error(`the PostgreSQL server in ${clusterDir} stopped before it was ready`)
+  if (!ready()) return false
   await checkConnection(url)
+  return true
 }
 
 /** The saved credentials let us in. */
@@ -170,8 +180,9 @@ function postmasterReady(clusterDir: string): boolean {
 
 /** The server's last log lines. Written by the postgres user: see files.ts. */
 export function serverLogTail(clusterDir: string): string[] {
-  const lines = readTailNoFollow(serverLogOf(clusterDir))?.split('\n').filter(Boolean) ?? []
-  return lines.slice(-LOG_TAIL)
+  const lines = readTailNoFollow(serverLogOf(clusterDir))?.split('\n') ?? []
+  // A failed statement's text and its details may hold data (a literal, a duplicate key): not for our logs.
+  return lines.filter((line) => line && !/\b(STATEMENT|DETAIL):/.test(line)).slice(-LOG_TAIL)
 }
 
 function withLog(message: string, lines: string[]): string {

@@ -2,10 +2,11 @@
 // folder for a persistent one.
 
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs'
 import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Logger } from '../logger'
+import { createFileNoFollow } from './files'
 
 const CREDENTIALS_FILE = 'postgres-credentials.json'
 
@@ -22,16 +23,8 @@ export async function persistentCredentials(project: string, clusterDir: string,
       `the PostgreSQL cluster in ${clusterDir} exists but its credentials file ${file} is missing; restore the file, or delete the cluster to start over`,
     )
   }
-  // Written in full under a temporary name, then linked into place: exclusive, and never half-written.
-  const staging = `${file}.${process.pid}.tmp`
-  writeFileSync(staging, `${JSON.stringify({ port: await freePort(), password: newPassword() })}\n`, { mode: 0o600 })
-  try {
-    linkSync(staging, file)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-  } finally {
-    unlinkSync(staging)
-  }
+  // Exclusive and never half-written: a start that loses the race reads the winner's.
+  createFileNoFollow(file, `${JSON.stringify({ port: await freePort(), password: newPassword() })}\n`, 0o600)
   return readCredentials(file, logger)
 }
 

@@ -24,7 +24,7 @@ const MAX_READ_BYTES = 64 * 1024
  */
 export function writeFileNoFollow(path: string, text: string, mode = 0o644): void {
   const staging = `${path}.${process.pid}.tmp`
-  rmSync(staging, { force: true }) // a leftover of a crashed run with our PID (or a planted link): removes the entry, never its target
+  rmSync(staging, { recursive: true, force: true }) // a leftover of a crashed run with our PID (or a planted link or folder): removes the entry, never a link's target
   writeFileSync(staging, text, { flag: 'wx', mode })
   try {
     renameSync(staging, path)
@@ -41,7 +41,7 @@ export function writeFileNoFollow(path: string, text: string, mode = 0o644): voi
  */
 export function createFileNoFollow(path: string, text: string, mode = 0o644): boolean {
   const staging = `${path}.${process.pid}.tmp`
-  rmSync(staging, { force: true })
+  rmSync(staging, { recursive: true, force: true }) // see writeFileNoFollow; a planted folder goes too
   writeFileSync(staging, text, { flag: 'wx', mode })
   try {
     linkSync(staging, path)

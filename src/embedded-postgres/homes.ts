@@ -74,23 +74,33 @@ interface HomeRecord {
   nativeVersion: string
 }
 
+/**
+ * Where the project's persistent cluster lives. Only the place is settled here (a relocated folder is made,
+ * the pointer written); its owner furnishes it (`furnishHome`) once it has claimed it.
+ */
 export function persistentHome(project: string, native: Native, user: OsUser | undefined, logger: Logger): Home {
   const local: Home = { dir: project, bin: join(native.dir, 'bin'), relocated: false }
   if (!user) return local
   const pointed = pointedHome(project, user, logger)
   if (!pointed && canReach(user, project, native)) return local
   const dir = pointed ?? join(RELOCATION_ROOT, RELOCATED_PREFIX + hashOf(project))
-  const home = relocatedHome(dir, project, false, native, user)
+  claimDir(dir, user)
   const pointer = join(project, POINTER_FILE)
   writeFileSync(pointer, `${dir}\n`)
   logger.info(
     'the postgres OS user cannot reach the project folder: its cluster and a copy of the PostgreSQL programs are kept elsewhere',
-    {
-      location: dir,
-      pointer,
-    },
+    { location: dir, pointer },
   )
-  return home
+  return { dir, bin: relocatedBin(dir), relocated: true }
+}
+
+/**
+ * Readies a persistent home for its owner, who is about to start it: a relocated one gets the current
+ * programs and its record (home.json), which says when it was last used. Never done by a process that
+ * merely attaches to a running cluster: it would change the programs under the running server.
+ */
+export function furnishHome(home: Home, project: string, native: Native): void {
+  if (home.relocated) furnishRelocated(home.dir, project, false, native)
 }
 
 /** The relocated home named by `<dataDir>/cluster-location`; it follows the project if the project was moved. */
@@ -120,7 +130,11 @@ export function ephemeralHome(project: string, native: Native, user: OsUser | un
     if (user) chownSync(dir, user.uid, user.gid)
     // The owner comes before home.json: a sweep only judges homes that have a home.json. A new folder: ours.
     claimOwner(dir)
-    if (!local && user) return relocatedHome(dir, project, true, native, user)
+    if (!local && user) {
+      claimDir(dir, user)
+      furnishRelocated(dir, project, true, native)
+      return { dir, bin: relocatedBin(dir), relocated: true }
+    }
     writeHomeRecord(dir, { project, ephemeral: true, nativeVersion: native.version })
     return { dir, bin: join(native.dir, 'bin'), relocated: false }
   } catch (error) {
@@ -130,13 +144,13 @@ export function ephemeralHome(project: string, native: Native, user: OsUser | un
 }
 
 /** A relocated home runs its own copy of the programs: the postgres user cannot reach the package's. */
-function relocatedHome(dir: string, project: string, ephemeral: boolean, native: Native, user: OsUser): Home {
-  claimDir(dir, user)
+const relocatedBin = (dir: string) => join(dir, 'native', 'bin')
+
+function furnishRelocated(dir: string, project: string, ephemeral: boolean, native: Native): void {
   const programs = join(dir, 'native')
   if (readHomeRecord(dir)?.nativeVersion !== native.version || !existsSync(join(programs, 'bin', 'postgres')))
     copyNative(native, programs)
   writeHomeRecord(dir, { project, ephemeral, nativeVersion: native.version })
-  return { dir, bin: join(programs, 'bin'), relocated: true }
 }
 
 /** Creates (or takes over) a home under /var/tmp for the postgres user, 0700. */
@@ -213,28 +227,35 @@ export async function sweepStaleHomes(
   ]
   for (const dir of candidates) {
     if (dir === ownHome) continue
-    const verdict = judge(dir)
-    if (verdict.kind === 'keep') continue
-    // Its owner is dead: a server still running there is an orphan. Stopping it keeps the data.
-    const clusterDir = join(dir, CLUSTER)
-    const orphan = runningPostmaster(clusterDir)
-    if (orphan !== undefined) await stopPostmaster(clusterDir)
-    if (verdict.kind === 'grace') {
-      logger.warn(
-        'keeping the embedded PostgreSQL cluster of a project folder that no longer exists, in case it was only renamed or unmounted; delete it yourself if the project is gone for good',
-        {
-          location: dir,
-          project: verdict.project,
-          lastStarted: new Date(verdict.lastStarted).toISOString(),
-          removedAfter: new Date(verdict.lastStarted + UNUSED_HOME_GRACE_MS).toISOString(),
-          stoppedServer: orphan,
-        },
-      )
-      continue
-    }
-    rmSync(dir, { recursive: true, force: true })
-    logger.info('removed a leftover embedded PostgreSQL cluster', { location: dir, stoppedServer: orphan })
+    // One leftover that cannot be cleared must not keep the service from starting.
+    await sweepHome(dir, logger).catch((error: unknown) =>
+      logger.warn('could not clear a leftover embedded PostgreSQL cluster', { location: dir, error: String(error) }),
+    )
   }
+}
+
+async function sweepHome(dir: string, logger: Logger): Promise<void> {
+  const verdict = judge(dir)
+  if (verdict.kind === 'keep') return
+  // Its owner is dead: a server still running there is an orphan. Stopping it keeps the data.
+  const clusterDir = join(dir, CLUSTER)
+  const orphan = runningPostmaster(clusterDir)
+  if (orphan !== undefined) await stopPostmaster(clusterDir)
+  if (verdict.kind === 'grace') {
+    logger.warn(
+      'keeping the embedded PostgreSQL cluster of a project folder that no longer exists, in case it was only renamed or unmounted; delete it yourself if the project is gone for good',
+      {
+        location: dir,
+        project: verdict.project,
+        lastStarted: new Date(verdict.lastStarted).toISOString(),
+        removedAfter: new Date(verdict.lastStarted + UNUSED_HOME_GRACE_MS).toISOString(),
+        stoppedServer: orphan,
+      },
+    )
+    return
+  }
+  rmSync(dir, { recursive: true, force: true })
+  logger.info('removed a leftover embedded PostgreSQL cluster', { location: dir, stoppedServer: orphan })
 }
 
 function childDirs(parent: string, prefix: string): string[] {

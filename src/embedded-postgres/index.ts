@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '../logger'
 import {
-  checkClusterPath,
   checkConnection,
+  checkPaths,
   initCluster,
   serverLogOf,
   serverLogTail,
@@ -19,10 +19,10 @@ import {
   waitUntilAccepting,
 } from './cluster'
 import { freePort, newPassword, persistentCredentials } from './credentials'
-import { CLUSTER, ephemeralHome, type Home, persistentHome, sweepStaleHomes } from './homes'
+import { CLUSTER, ephemeralHome, furnishHome, type Home, persistentHome, sweepStaleHomes } from './homes'
 import { findNative } from './native'
 import { ensureOsUser } from './os-user'
-import { claimOwner, ownerAlive, releaseOwner, runningPostmaster, stopPostmaster } from './processes'
+import { claimOwner, ownerAlive, ownsHome, releaseOwner, runningPostmaster, stopPostmaster } from './processes'
 import type { OsUser } from './programs'
 
 export interface EmbeddedPostgresOptions {
@@ -63,33 +63,36 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const native = findNative()
   const user = process.getuid?.() === 0 ? ensureOsUser(logger) : undefined
   const home = persistent ? persistentHome(project, native, user, logger) : ephemeralHome(project, native, user)
-  const clusterDir = join(home.dir, CLUSTER)
   if (persistent) {
     // One process at a time runs a persistent cluster; the claim is atomic, so two starts cannot both win.
     const owner = claimOwner(home.dir)
-    if (owner !== undefined && options.attach) return attach(home, project, logger)
-    if (owner !== undefined) {
-      throw new Error(
-        `the PostgreSQL cluster in ${clusterDir} is in use by process ${owner} (another instance of the service?)`,
-      )
-    }
+    if (owner !== undefined && !options.attach) throw inUse(join(home.dir, CLUSTER), owner)
+    // Should its owner go away before its server is ready, this process runs the cluster itself.
+    if (owner !== undefined) return (await attach(home, project, logger)) ?? startEmbeddedPostgres(options)
   }
   try {
+    if (persistent) furnishHome(home, project, native)
     await sweepStaleHomes(project, home.dir, user, logger)
     return await startCluster(home, user, project, persistent, logger, began)
   } catch (error) {
-    if (persistent) releaseOwner(home.dir)
-    else rmSync(home.dir, { recursive: true, force: true })
+    releaseOwner(home.dir)
+    if (!persistent) rmSync(home.dir, { recursive: true, force: true })
     throw error
   }
 }
 
-/** The cluster of this home as run by the live process that owns it, which may still be starting it. */
-async function attach(home: Home, project: string, logger: Logger): Promise<EmbeddedPostgres> {
+const inUse = (clusterDir: string, owner: number) =>
+  new Error(`the PostgreSQL cluster in ${clusterDir} is in use by process ${owner} (another instance of the service?)`)
+
+/**
+ * The cluster of this home as run by the live process that owns it, which may still be starting it;
+ * undefined when that process goes away before its server is ready.
+ */
+async function attach(home: Home, project: string, logger: Logger): Promise<EmbeddedPostgres | undefined> {
   const clusterDir = join(home.dir, CLUSTER)
   const credentials = await persistentCredentials(project, clusterDir, logger)
   const url = urlOf(credentials)
-  await waitUntilAccepting(clusterDir, url, () => ownerAlive(home.dir))
+  if (!(await waitUntilAccepting(clusterDir, url, () => ownerAlive(home.dir)))) return undefined
   logger.info('attached to the running embedded PostgreSQL; it is left running', { clusterDir, port: credentials.port })
   return { url, clusterDir, stop: async () => {} }
 }
@@ -104,11 +107,19 @@ async function startCluster(
 ): Promise<EmbeddedPostgres> {
   const clusterDir = join(home.dir, CLUSTER)
   const programs = { bin: home.bin, user }
-  checkClusterPath(clusterDir)
+  checkPaths(programs, clusterDir)
+  // Checked again before each step only the owner may take: should another start have taken the home over
+  // meanwhile (a race on a stale owner record), this one stops rather than touch that one's cluster.
+  const stillOwned = () => {
+    if (!ownsHome(home.dir))
+      throw new Error(`the PostgreSQL cluster in ${clusterDir} was taken over by another process`)
+  }
   const credentials = persistent
     ? await persistentCredentials(project, clusterDir, logger)
     : { port: await freePort(), password: newPassword() }
-  // This process owns the home now: a server still running on it was left by a `kill -9` of its owner.
+  // This process owns the home: a server still running on it was left by a `kill -9` of its owner (or by
+  // this same process before a `bun --watch` reload).
+  stillOwned()
   const orphan = runningPostmaster(clusterDir)
   if (orphan !== undefined) {
     logger.warn('stopping a PostgreSQL server left running by an earlier run of the service', {
@@ -119,11 +130,13 @@ async function startCluster(
   }
   const created = !existsSync(join(clusterDir, 'PG_VERSION'))
   if (created) {
+    stillOwned()
     const output = await initCluster(programs, clusterDir, credentials.password, persistent)
     for (const line of output.split('\n')) if (line) logger.debug(line, { source: 'initdb' })
   }
 
   logger.debug('starting PostgreSQL', { clusterDir, port: credentials.port })
+  stillOwned()
   await startServer(programs, clusterDir, credentials.port, persistent)
   const url = urlOf(credentials)
   await checkConnection(url, clusterDir).catch(async (error) => {
@@ -140,18 +153,18 @@ async function startCluster(
     startMs: Math.round(performance.now() - began),
   })
 
-  let stopping: Promise<void> | undefined
   const watch = setInterval(() => {
-    if (stopping || runningPostmaster(clusterDir) !== undefined) return
+    if (runningPostmaster(clusterDir) !== undefined) return
     clearInterval(watch)
     logger.error('embedded PostgreSQL exited unexpectedly', { clusterDir, log: serverLogTail(clusterDir).join('\n') })
   }, WATCH_MS)
   watch.unref()
+  let stopping: Promise<void> | undefined
   const stop = async () => {
     clearInterval(watch)
     await stopPostmaster(clusterDir)
-    if (persistent) releaseOwner(home.dir)
-    else rmSync(home.dir, { recursive: true, force: true })
+    releaseOwner(home.dir)
+    if (!persistent) rmSync(home.dir, { recursive: true, force: true })
     logger.info('embedded PostgreSQL stopped', { clusterDir })
   }
   return { url, clusterDir, stop: () => (stopping ??= stop()) }

@@ -10,9 +10,27 @@ const OS_USER = 'postgres'
 export function ensureOsUser(logger: Logger): OsUser {
   const existing = lookupOsUser()
   if (existing) return existing
-  if (!Bun.spawnSync(['getent', 'group', OS_USER]).success) runSync(['groupadd', '--system', OS_USER])
-  runSync(['useradd', '--system', '-g', OS_USER, '-d', '/var/lib/postgresql', '-M', '-s', '/usr/sbin/nologin', OS_USER])
-  logger.info('created the OS user postgres to run embedded PostgreSQL (it refuses to run as root)')
+  // Another start may be creating it at the same moment: what counts is that it exists afterwards.
+  try {
+    if (!Bun.spawnSync(['getent', 'group', OS_USER]).success) runSync(['groupadd', '--system', OS_USER])
+    runSync([
+      'useradd',
+      '--system',
+      '-g',
+      OS_USER,
+      '-d',
+      '/var/lib/postgresql',
+      '-M',
+      '-s',
+      '/usr/sbin/nologin',
+      OS_USER,
+    ])
+    logger.info('created the OS user postgres to run embedded PostgreSQL (it refuses to run as root)')
+  } catch (error) {
+    const created = lookupOsUser()
+    if (created) return created
+    throw error
+  }
   const created = lookupOsUser()
   if (!created) throw new Error('the OS user postgres was created but cannot be looked up')
   return created

@@ -1,17 +1,26 @@
-// Processes seen through /proc: the owner recorded in a home, the server running on a cluster (ours, or
-// one left behind by a killed run), and stopping it with escalating signals.
+// Processes as /proc shows them: the owner recorded in a home, the server running on a cluster (ours, or
+// one left behind by a killed run), and stopping it with escalating signals. Where there is no /proc
+// (macOS), a live PID is all there is to go by, as for PostgreSQL itself.
 
-import { readFileSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, linkSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { createFileNoFollow, ourUids, readFileNoFollow } from './files'
+import { createFileNoFollow, readFileNoFollow } from './files'
 
 const OWNER_FILE = 'postgres.owner'
+const HAS_PROC = existsSync('/proc/self/stat')
 // Fast shutdown first; immediate shutdown (SIGQUIT, which still stops the children) and SIGKILL only if it hangs.
 const STOP_STEPS = [
   ['SIGINT', 15_000],
   ['SIGQUIT', 5_000],
   ['SIGKILL', 5_000],
 ] as const
+
+/** A process as we know it: its PID, and its start time so that a reused PID is not taken for it. */
+interface Identity {
+  pid: number
+  start: string
+}
 
 /** State letter and start time of a process; undefined when there is no such process (or no /proc). */
 function procStat(pid: number): { state: string; start: string } | undefined {
@@ -24,86 +33,125 @@ function procStat(pid: number): { state: string; start: string } | undefined {
   }
 }
 
-/** Zombies count as gone: where PID 1 does not reap (some containers) a dead server stays one. */
-export function isRunning(pid: number): boolean {
+const identityOf = (pid: number): Identity => ({ pid, start: procStat(pid)?.start ?? '' })
+
+/**
+ * Whether this very process still runs. Zombies count as gone: where PID 1 does not reap (some
+ * containers) a dead server stays one. A process of another user (EPERM) runs.
+ */
+function isAlive({ pid, start }: Identity): boolean {
   try {
     process.kill(pid, 0)
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
-  return procStat(pid)?.state !== 'Z'
+  if (!HAS_PROC) return true
+  const stat = procStat(pid)
+  return stat !== undefined && stat.state !== 'Z' && stat.start === start
+}
+
+/** The records this program wrote, by home: a record of our PID that is not here was left by an earlier run in this process (`bun --watch` reloads keep the PID). */
+const claimed = new Map<string, string>()
+
+function parseRecord(text: string | undefined): Identity | undefined {
+  const [pid, start = ''] = text?.trim().split(' ') ?? []
+  return Number.isInteger(Number(pid)) && Number(pid) > 0 ? { pid: Number(pid), start } : undefined
 }
 
 /**
- * Takes the home for this process, atomically, so that two starts at once never both think they own it.
- * Returns the PID of the live process that owns it instead, if there is one; a record whose process died
- * (or one we did not write) is replaced. The record holds our PID and start time, so that a reused PID is
- * not mistaken for its owner. The home may be the postgres user's: see files.ts.
+ * Takes the home for this program, atomically, so that two starts at once never both own it. Returns the
+ * PID of the live process that owns it instead, if there is one; a record whose process died is replaced.
+ * Any record is read (never through a link: the home may be the postgres user's, see files.ts), whoever
+ * wrote it: a live owner is never overruled, even one of another user.
  */
 export function claimOwner(dir: string): number | undefined {
   const file = join(dir, OWNER_FILE)
-  const record = `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`
+  const { pid, start } = identityOf(process.pid)
+  const record = `${pid} ${start} ${randomBytes(8).toString('hex')}\n`
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (createFileNoFollow(file, record)) return undefined
-    const stale = readFileNoFollow(file)
-    const owner = readOwner(dir)
-    if (owner && isAlive(owner)) return owner.pid
-    // Removed only if it is still the record just judged, not one another start has claimed since.
-    if (readFileNoFollow(file) === stale) rmSync(file, { force: true })
+    if (createFileNoFollow(file, record)) {
+      claimed.set(dir, record)
+      return undefined
+    }
+    const judged = readFileNoFollow(file)
+    const owner = parseRecord(judged)
+    const earlierRun = owner?.pid === process.pid && judged !== claimed.get(dir)
+    if (owner && isAlive(owner) && !earlierRun) return owner.pid
+    // Stale. Moved aside rather than deleted, to see that it is the record judged and not one another
+    // start has claimed meanwhile; such a claim is put back.
+    const aside = `${file}.${process.pid}.stale`
+    try {
+      renameSync(file, aside)
+    } catch {
+      continue // gone already
+    }
+    if (readFileNoFollow(aside) !== judged) {
+      try {
+        linkSync(aside, file)
+      } catch {
+        // Claimed again meanwhile: the next attempt judges that one.
+      }
+    }
+    rmSync(aside, { recursive: true, force: true })
   }
   throw new Error(`could not take ${dir} for this process: other processes keep claiming it`)
 }
 
-/** Only a record we wrote (owned by root or by us), never read through a link. */
-function readOwner(dir: string): { pid: number; start: string } | undefined {
-  const text = readFileNoFollow(join(dir, OWNER_FILE), ourUids())
-  if (text === undefined) return undefined
-  const [pid, start = ''] = text.trim().split(' ')
-  return Number.isInteger(Number(pid)) && Number(pid) > 0 ? { pid: Number(pid), start } : undefined
+/** Whether the home is still ours: checked before anything that only its owner may do. */
+export function ownsHome(dir: string): boolean {
+  return claimed.has(dir) && readFileNoFollow(join(dir, OWNER_FILE)) === claimed.get(dir)
 }
 
 /** Once our server there has stopped, this process no longer owns the home: a later sweep may judge it. */
 export function releaseOwner(dir: string): void {
-  const owner = readOwner(dir)
-  if (owner?.pid === process.pid && owner.start === (procStat(process.pid)?.start ?? ''))
-    rmSync(join(dir, OWNER_FILE), { force: true })
+  if (ownsHome(dir)) rmSync(join(dir, OWNER_FILE), { force: true })
+  claimed.delete(dir)
 }
 
 export function ownerAlive(dir: string): boolean {
-  const owner = readOwner(dir)
+  const owner = parseRecord(readFileNoFollow(join(dir, OWNER_FILE)))
   return owner !== undefined && isAlive(owner)
 }
 
-const isAlive = (owner: { pid: number; start: string }) =>
-  isRunning(owner.pid) && (procStat(owner.pid)?.start ?? '') === owner.start
-
-/** The PID of a server still running on this cluster: named in postmaster.pid, and its command line names the data directory. */
-export function runningPostmaster(clusterDir: string): number | undefined {
+/** The server still running on this cluster: named in postmaster.pid, with the data directory on its command line. */
+function postmasterOf(clusterDir: string): Identity | undefined {
   // Written by the server, so by the postgres user: not read through a link, nor if it is not a small regular file.
-  const text = readFileNoFollow(join(clusterDir, 'postmaster.pid'))
-  if (text === undefined) return undefined
-  const pid = Number(text.split('\n')[0])
-  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return undefined
+  const pid = Number(readFileNoFollow(join(clusterDir, 'postmaster.pid'))?.split('\n')[0])
+  if (!Number.isInteger(pid) || pid <= 0) return undefined
+  const server = identityOf(pid)
+  if (!isAlive(server)) return undefined
+  if (!HAS_PROC) return server
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(clusterDir) ? pid : undefined
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(clusterDir) ? server : undefined
   } catch {
     return undefined
   }
 }
 
-/** Stops the server running on this cluster, if one is, and resolves once it has exited. */
+export function runningPostmaster(clusterDir: string): number | undefined {
+  return postmasterOf(clusterDir)?.pid
+}
+
+/**
+ * Stops the server running on this cluster, if one is, and resolves once it has exited. The last resort,
+ * SIGKILL, goes to its whole process group (it leads one), so no child keeps the shared memory.
+ */
 export async function stopPostmaster(clusterDir: string): Promise<void> {
-  const pid = runningPostmaster(clusterDir)
-  if (pid === undefined) return
+  const server = postmasterOf(clusterDir)
+  if (server === undefined) return
   for (const [signal, ms] of STOP_STEPS) {
+    // Checked before each signal: once it has exited, its PID may be another process's.
+    if (!isAlive(server)) return
     try {
-      process.kill(pid, signal)
-    } catch {
-      // already gone
+      process.kill(signal === 'SIGKILL' ? -server.pid : server.pid, signal)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPERM') {
+        throw new Error(`cannot stop PostgreSQL process ${server.pid} on ${clusterDir}: it belongs to another user`)
+      }
     }
-    if (await waitFor(() => !isRunning(pid), ms)) return
+    if (await waitFor(() => !isAlive(server), ms)) return
   }
-  throw new Error(`could not stop PostgreSQL process ${pid}`)
+  throw new Error(`could not stop PostgreSQL process ${server.pid}`)
 }
 
 /** Polls `condition` every 20 ms until it holds (true) or `ms` have passed (false). */

@@ -41,6 +41,12 @@ const REQUEST_STATUS: Record<RequestError['code'], number> = {
   unsupported_media_type: 415,
 }
 
+const challenge = {
+  name: 'WWW-Authenticate',
+  description: 'How to authenticate: `Bearer`.',
+  schema: { type: 'string' },
+} as const
+
 const retryAfter = {
   name: 'Retry-After',
   description: 'Seconds to wait before trying again.',
@@ -52,7 +58,7 @@ const retryAfter = {
  * document declares these; `answerFor` below sets them.
  */
 export const ERROR_HEADERS = {
-  401: [{ name: 'WWW-Authenticate', description: 'How to authenticate: `Bearer`.', schema: { type: 'string' } }],
+  401: [challenge],
   429: [retryAfter],
   503: [retryAfter],
 } as const
@@ -69,20 +75,11 @@ function answerFor(error: DomainError): ErrorAnswer | undefined {
     return { status: 422, code, detail: [{ loc: ['body'], msg: detail, type: 'value_error' }] }
   }
   if (error instanceof UnauthenticatedError)
-    return { status: 401, code, detail, headers: { 'WWW-Authenticate': 'Bearer' } }
+    return { status: 401, code, detail, headers: { [challenge.name]: 'Bearer' } }
   if (error instanceof ForbiddenError) return { status: 403, code, detail }
   if (error instanceof RateLimitedError) return { status: 429, code, detail, headers: retryIn(error.retryAfterSeconds) }
   if (error instanceof UnavailableError) return { status: 503, code, detail, headers: retryIn(error.retryAfterSeconds) }
   return undefined
-}
-
-/**
- * What the body reader threw, which Elysia wraps in its own ParseError; any other failure to read
- * the body (its own JSON parser, a stream that broke) is a malformed body, the client's to fix.
- */
-function parseFailure(error: unknown): Error {
-  const cause = (error as Error).cause
-  return cause instanceof RequestError || cause instanceof ValidationFailedError ? cause : malformedBody()
 }
 
 export interface ErrorHandlerOptions {
@@ -94,7 +91,8 @@ export interface ErrorHandlerOptions {
 export function errorHandler({ logger, allowedMethods }: ErrorHandlerOptions) {
   return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, request, set, path }) => {
     const context = () => ({ request_id: requestIdOf(request), method: request.method, path })
-    const thrown = code === 'PARSE' ? parseFailure(error) : error
+    // Elysia wraps what the body reader throws in its own ParseError; one of its own is malformed JSON.
+    const thrown = code === 'PARSE' ? ((error as Error).cause ?? malformedBody()) : error
 
     let answer: ErrorAnswer | undefined
     if (thrown instanceof DomainError) answer = answerFor(thrown)

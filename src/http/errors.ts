@@ -3,7 +3,7 @@
 import { DOMAIN_ERROR_CODES, type DomainErrorCode } from '../errors'
 
 /** The codes the HTTP edge itself answers with (`internal_error`: a bug, whatever it was). */
-export const REQUEST_ERROR_CODES = [
+const REQUEST_ERROR_CODES = [
   'not_found',
   'method_not_allowed',
   'body_too_large',

@@ -23,11 +23,10 @@ function processes(): Process[] {
 
 export function isRunning(pid: number): boolean {
   try {
-    process.kill(pid, 0)
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
   } catch {
     return false
   }
-  return processes().some((p) => p.pid === pid)
 }
 
 /** PIDs of PostgreSQL processes (the server, its children, initdb's) whose command line names `home`. */
