@@ -1,18 +1,18 @@
 // What clients get when the database is down, saturated or surprising: 503 with Retry-After
 // when trying again makes sense, a generic 500 (the real error only in the log) when it does not.
-import { afterAll, describe, expect, test } from 'bun:test'
-import postgres from 'postgres'
-import { createApp } from '../../src/app'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import postgres, { type Sql } from 'postgres'
+import { type App, createApp } from '../../src/app'
 import { createSql } from '../../src/db/client'
 import { PING_TIMEOUT_MS } from '../../src/db/database'
 import { createLogger } from '../../src/logger'
 import { silentLogger, testConfig, uniqueEmail } from '../support/context'
 import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
-import { createRelay } from '../support/relay'
-import { createScratchDatabase } from '../support/scratch'
+import { createRelay, type Relay } from '../support/relay'
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 import { waitFor } from '../support/wait'
 
-const call = (app: ReturnType<typeof createApp>, method: string, path: string, json?: unknown) =>
+const call = (app: App, method: string, path: string, json?: unknown) =>
   app.handle(
     new Request(`http://localhost${path}`, {
       method,
@@ -20,7 +20,7 @@ const call = (app: ReturnType<typeof createApp>, method: string, path: string, j
     }),
   )
 
-describe('the database unreachable', async () => {
+describe('the database unreachable', () => {
   // A port nothing listens on: every connection attempt is refused at once.
   const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
   const port = server.port
@@ -52,20 +52,22 @@ describe('the database unreachable', async () => {
   })
 })
 
-describe('an unexpected database error', async () => {
+describe('an unexpected database error', () => {
   // A database without the migrations: every query fails with "relation does not exist".
-  const scratch = await createScratchDatabase()
   const lines: string[] = []
-  const config = testConfig({ DATABASE_URL: scratch.url })
-  const sql = createSql(scratch.url, config.database, silentLogger)
-  const app = createApp({
-    sql,
-    config,
-    logger: createLogger({ level: 'info', json: true, write: (line) => lines.push(line) }),
+  let scratch: ScratchDatabase
+  let sql: Sql
+  let app: App
+  beforeAll(async () => {
+    scratch = await createScratchDatabase()
+    const config = testConfig({ DATABASE_URL: scratch.url })
+    sql = createSql(scratch.url, config.database, silentLogger)
+    const logger = createLogger({ level: 'info', json: true, write: (line) => lines.push(line) })
+    app = createApp({ sql, config, logger })
   })
   afterAll(async () => {
-    await sql.end({ timeout: 1 })
-    await scratch.drop()
+    await sql?.end({ timeout: 1 })
+    await scratch?.drop()
   })
 
   test('is a 500 {"detail":"Internal Server Error"}; the real error is logged once, with the request id', async () => {
@@ -94,21 +96,27 @@ describe('an unexpected database error', async () => {
   })
 })
 
-describe('a saturated pool', async () => {
-  const scratch = await createScratchDatabase({ migrated: true })
-  const config = testConfig({
-    DATABASE_URL: scratch.url,
-    DATABASE_POOL_MAX: '2',
-    DATABASE_QUEUE_MAX: '2',
-    DATABASE_QUEUE_TIMEOUT_MS: '300',
+describe('a saturated pool', () => {
+  let scratch: ScratchDatabase
+  let sql: Sql
+  let app: App
+  let admin: Sql
+  beforeAll(async () => {
+    scratch = await createScratchDatabase({ migrated: true })
+    const config = testConfig({
+      DATABASE_URL: scratch.url,
+      DATABASE_POOL_MAX: '2',
+      DATABASE_QUEUE_MAX: '2',
+      DATABASE_QUEUE_TIMEOUT_MS: '300',
+    })
+    sql = createSql(scratch.url, config.database, silentLogger)
+    app = createApp({ sql, config })
+    admin = postgres(scratch.url, { max: 2, onnotice: () => {} })
   })
-  const sql = createSql(scratch.url, config.database, silentLogger)
-  const app = createApp({ sql, config })
-  const admin = postgres(scratch.url, { max: 2, onnotice: () => {} })
   afterAll(async () => {
-    await sql.end({ timeout: 1 })
-    await admin.end()
-    await scratch.drop()
+    await sql?.end({ timeout: 1 })
+    await admin?.end()
+    await scratch?.drop()
   })
 
   test('never has more queries in flight than connections; the excess waits boundedly, then 503', async () => {
@@ -164,20 +172,31 @@ describe('a saturated pool', async () => {
   })
 })
 
-describe('a stalled database', async () => {
-  const relay = await createRelay()
-  const config = testConfig({ DATABASE_URL: relay.url, DATABASE_POOL_MAX: '2', DATABASE_QUERY_TIMEOUT_MS: '500' })
-  const sql = createSql(relay.url, config.database, silentLogger)
-  const app = createApp({ sql, config })
+describe('a stalled database', () => {
+  let relay: Relay
+  let sql: Sql
+  let app: App
   // One connection and a long deadline: readiness must not wait for the deadline to notice.
-  const slowConfig = testConfig({ DATABASE_URL: relay.url, DATABASE_POOL_MAX: '1', DATABASE_QUERY_TIMEOUT_MS: '10000' })
-  const slowSql = createSql(relay.url, slowConfig.database, silentLogger)
-  const slowApp = createApp({ sql: slowSql, config: slowConfig })
+  let slowSql: Sql
+  let slowApp: App
+  beforeAll(async () => {
+    relay = await createRelay()
+    const config = testConfig({ DATABASE_URL: relay.url, DATABASE_POOL_MAX: '2', DATABASE_QUERY_TIMEOUT_MS: '500' })
+    sql = createSql(relay.url, config.database, silentLogger)
+    app = createApp({ sql, config })
+    const slowConfig = testConfig({
+      DATABASE_URL: relay.url,
+      DATABASE_POOL_MAX: '1',
+      DATABASE_QUERY_TIMEOUT_MS: '10000',
+    })
+    slowSql = createSql(relay.url, slowConfig.database, silentLogger)
+    slowApp = createApp({ sql: slowSql, config: slowConfig })
+  })
   afterAll(async () => {
-    relay.resume()
-    await sql.end({ timeout: 1 })
-    await slowSql.end({ timeout: 1 })
-    relay.close()
+    relay?.resume()
+    await sql?.end({ timeout: 1 })
+    await slowSql?.end({ timeout: 1 })
+    relay?.close()
   })
   const missing = '/users/9223372036854775807'
 

@@ -1,21 +1,27 @@
 // Lists page by id with `offset` (or `skip`) and `limit`, 100 rows when no limit is given. Checked on a
 // database of this file's own, emptied before each test: every row is the test's, so each page is
 // exactly known, whoever else shares the test server.
-import { afterAll, beforeEach, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { createDatabase } from '../../src/db/database'
-import { createItemsRepository } from '../../src/modules/items/repository'
-import { createUsersRepository } from '../../src/modules/users/repository'
-import { createTestContext } from '../support/context'
-import { createScratchDatabase } from '../support/scratch'
+import { createItemsRepository, type ItemsRepository } from '../../src/modules/items/repository'
+import { createUsersRepository, type UsersRepository } from '../../src/modules/users/repository'
+import { createTestContext, type TestContext } from '../support/context'
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 
-const scratch = await createScratchDatabase({ migrated: true })
-const ctx = createTestContext({ url: scratch.url })
-const db = createDatabase(ctx.sql, ctx.config.database)
-const users = createUsersRepository(db)
-const items = createItemsRepository(db)
+let scratch: ScratchDatabase
+let ctx: TestContext
+let users: UsersRepository
+let items: ItemsRepository
+beforeAll(async () => {
+  scratch = await createScratchDatabase({ migrated: true })
+  ctx = createTestContext({ url: scratch.url })
+  const db = createDatabase(ctx.sql, ctx.config.database)
+  users = createUsersRepository(db)
+  items = createItemsRepository(db)
+})
 afterAll(async () => {
-  await ctx.cleanup()
-  await scratch.drop()
+  await ctx?.cleanup()
+  await scratch?.drop()
 })
 beforeEach(async () => {
   await ctx.sql`truncate users, items`

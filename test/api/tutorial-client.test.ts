@@ -2,20 +2,22 @@
 // the two documented differences: 201 on create and 409 on a duplicate email. On a database of its
 // own, so that its lists hold exactly what it made.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { createTestContext, uniqueEmail } from '../support/context'
-import { createScratchDatabase } from '../support/scratch'
+import { createTestContext, type TestContext, uniqueEmail } from '../support/context'
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 
-const scratch = await createScratchDatabase({ migrated: true })
-const ctx = createTestContext({ url: scratch.url })
+let scratch: ScratchDatabase
+let ctx: TestContext
 let base = ''
-beforeAll(() => {
+beforeAll(async () => {
+  scratch = await createScratchDatabase({ migrated: true })
+  ctx = createTestContext({ url: scratch.url })
   ctx.app.listen({ hostname: '127.0.0.1', port: 0 })
   base = `http://127.0.0.1:${ctx.app.server!.port}`
 })
 afterAll(async () => {
-  await ctx.app.stop()
-  await ctx.cleanup()
-  await scratch.drop()
+  await ctx?.app.stop()
+  await ctx?.cleanup()
+  await scratch?.drop()
 })
 
 const post = (path: string, body: unknown) =>

@@ -1,11 +1,11 @@
 // The migrations are real both ways, and db/schema.sql is what they produce.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { runDbmate, SCHEMA_FILE } from '../../src/db/migrations'
-import { createScratchDatabase } from '../support/scratch'
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 
 const tables = async (url: string) => {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
@@ -18,9 +18,12 @@ const tables = async (url: string) => {
   }
 }
 
-describe('migrations', async () => {
-  const scratch = await createScratchDatabase()
-  afterAll(() => scratch.drop())
+describe('migrations', () => {
+  let scratch: ScratchDatabase
+  beforeAll(async () => {
+    scratch = await createScratchDatabase()
+  })
+  afterAll(() => scratch?.drop())
 
   test('go up, all the way down, and up again', async () => {
     const up = async () => expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
@@ -43,7 +46,7 @@ const canDump = pgDumpVersion === '15'
 if (!canDump && process.env.CI !== 'true')
   console.warn('skipping the schema.sql check: pg_dump 15 not found on PATH (apt-get install -y postgresql-client-15)')
 
-describe('db/schema.sql', async () => {
+describe('db/schema.sql', () => {
   test.skipIf(!canDump && process.env.CI !== 'true')(
     'is what the migrations produce (regenerate with `bun run db:dump`)',
     async () => {

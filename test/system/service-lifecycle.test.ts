@@ -1,16 +1,23 @@
 // The entry point as an operator meets it: bad settings stop it with a message, pending
 // migrations stop it naming them, SIGTERM drains (readiness 503, in-flight requests finish) and
 // exits 0.
-import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { runDbmate } from '../../src/db/migrations'
 import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
-import { createRelay } from '../support/relay'
-import { createScratchDatabase } from '../support/scratch'
-import { PROJECT_DIR, rawHttp, runServiceToExit, runToExit, spawnService } from '../support/service'
+import { createRelay, type Relay } from '../support/relay'
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
+import {
+  PROJECT_DIR,
+  type RunningService,
+  rawHttp,
+  runServiceToExit,
+  runToExit,
+  spawnService,
+} from '../support/service'
 import { waitFor } from '../support/wait'
 
 // Starting servers and clusters takes seconds on two cores.
@@ -55,9 +62,12 @@ describe('configuration', () => {
   })
 })
 
-describe('pending migrations', async () => {
-  const scratch = await createScratchDatabase()
-  afterAll(() => scratch.drop())
+describe('pending migrations', () => {
+  let scratch: ScratchDatabase
+  beforeAll(async () => {
+    scratch = await createScratchDatabase()
+  })
+  afterAll(() => scratch?.drop())
 
   test('with DATABASE_URL the service refuses to start while migrations are pending, naming them', async () => {
     const none = await runServiceToExit({ DATABASE_URL: scratch.url })
@@ -75,12 +85,16 @@ describe('pending migrations', async () => {
   })
 })
 
-describe('shutdown', async () => {
-  const scratch = await createScratchDatabase({ migrated: true })
-  const admin = postgres(scratch.url, { max: 2, onnotice: () => {} })
+describe('shutdown', () => {
+  let scratch: ScratchDatabase
+  let admin: postgres.Sql
+  beforeAll(async () => {
+    scratch = await createScratchDatabase({ migrated: true })
+    admin = postgres(scratch.url, { max: 2, onnotice: () => {} })
+  })
   afterAll(async () => {
-    await admin.end()
-    await scratch.drop()
+    await admin?.end()
+    await scratch?.drop()
   })
 
   test('SIGTERM: /readyz turns 503 for the drain window, in-flight requests finish, new ones are refused, exit 0', async () => {
@@ -137,17 +151,21 @@ describe('shutdown', async () => {
   })
 })
 
-describe('served over HTTP', async () => {
-  const scratch = await createScratchDatabase({ migrated: true })
+describe('served over HTTP', () => {
   const traceLoads = join(import.meta.dir, '..', 'support', 'trace-embedded-load.ts')
-  const service = await spawnService({
-    command: ['bun', '--preload', traceLoads, join(PROJECT_DIR, 'src', 'index.ts')],
-    env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', SHUTDOWN_DRAIN_SECONDS: '0' },
+  let scratch: ScratchDatabase
+  let service: RunningService
+  beforeAll(async () => {
+    scratch = await createScratchDatabase({ migrated: true })
+    service = await spawnService({
+      command: ['bun', '--preload', traceLoads, join(PROJECT_DIR, 'src', 'index.ts')],
+      env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', SHUTDOWN_DRAIN_SECONDS: '0' },
+    })
   })
   afterAll(async () => {
-    service.process.kill('SIGTERM')
-    await service.exited
-    await scratch.drop()
+    service?.process.kill('SIGTERM')
+    await service?.exited
+    await scratch?.drop()
   })
 
   test('with DATABASE_URL, not one file of the embedded PostgreSQL module is loaded', async () => {
@@ -235,22 +253,26 @@ describe('served over HTTP', async () => {
   })
 })
 
-describe('a stalled database, over HTTP', async () => {
-  const relay = await createRelay()
-  const service = await spawnService({
-    env: {
-      DATABASE_URL: relay.url,
-      IDLE_TIMEOUT_SECONDS: '8',
-      DATABASE_QUERY_TIMEOUT_MS: '500',
-      DATABASE_QUEUE_TIMEOUT_MS: '500',
-      PASSWORD_HASH_QUEUE_TIMEOUT_MS: '500',
-    },
+describe('a stalled database, over HTTP', () => {
+  let relay: Relay
+  let service: RunningService
+  beforeAll(async () => {
+    relay = await createRelay()
+    service = await spawnService({
+      env: {
+        DATABASE_URL: relay.url,
+        IDLE_TIMEOUT_SECONDS: '8',
+        DATABASE_QUERY_TIMEOUT_MS: '500',
+        DATABASE_QUEUE_TIMEOUT_MS: '500',
+        PASSWORD_HASH_QUEUE_TIMEOUT_MS: '500',
+      },
+    })
   })
   afterAll(async () => {
-    relay.resume()
-    service.process.kill('SIGTERM')
-    await service.exited
-    relay.close()
+    relay?.resume()
+    service?.process.kill('SIGTERM')
+    await service?.exited
+    relay?.close()
   })
 
   test('the client gets the JSON 503 with Retry-After, not a reset connection', async () => {
