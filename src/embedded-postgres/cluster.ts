@@ -17,8 +17,8 @@ import {
 } from 'node:fs'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
-import { readFileNoFollow, readTailNoFollow } from './files'
-import { runningPostmaster, stopPostmaster, waitFor } from './processes'
+import { readTailNoFollow } from './files'
+import { postmasterReady, stopPostmaster, waitFor } from './processes'
 import { type OsUser, runProgram } from './programs'
 
 const START_TIMEOUT_SECONDS = 30
@@ -170,12 +170,6 @@ function withDescriptor(fd: number, use: (fd: number) => void): void {
   } finally {
     closeSync(fd)
   }
-}
-
-/** A server runs on the cluster, and its status line in postmaster.pid (the 8th) says `ready`. Written by the postgres user: see files.ts. */
-function postmasterReady(clusterDir: string): boolean {
-  const lines = readFileNoFollow(join(clusterDir, 'postmaster.pid'))?.split('\n') ?? []
-  return lines[7]?.trim() === 'ready' && runningPostmaster(clusterDir) !== undefined
 }
 
 /** The server's last log lines. Written by the postgres user: see files.ts. */

@@ -23,9 +23,7 @@ const MAX_READ_BYTES = 64 * 1024
  * it fails on one), then renames it into place (a rename replaces a symlink, it does not write through it).
  */
 export function writeFileNoFollow(path: string, text: string, mode = 0o644): void {
-  const staging = `${path}.${process.pid}.tmp`
-  rmSync(staging, { recursive: true, force: true }) // a leftover of a crashed run with our PID (or a planted link or folder): removes the entry, never a link's target
-  writeFileSync(staging, text, { flag: 'wx', mode })
+  const staging = stage(path, text, mode)
   try {
     renameSync(staging, path)
   } catch (error) {
@@ -40,9 +38,7 @@ export function writeFileNoFollow(path: string, text: string, mode = 0o644): voi
  * follows one. Returns whether it was created. Two processes cannot both create it.
  */
 export function createFileNoFollow(path: string, text: string, mode = 0o644): boolean {
-  const staging = `${path}.${process.pid}.tmp`
-  rmSync(staging, { recursive: true, force: true }) // see writeFileNoFollow; a planted folder goes too
-  writeFileSync(staging, text, { flag: 'wx', mode })
+  const staging = stage(path, text, mode)
   try {
     linkSync(staging, path)
     return true
@@ -52,6 +48,15 @@ export function createFileNoFollow(path: string, text: string, mode = 0o644): bo
   } finally {
     rmSync(staging, { force: true })
   }
+}
+
+/** The text written in full to a new file beside `path`, whose name it returns. */
+function stage(path: string, text: string, mode: number): string {
+  const staging = `${path}.${process.pid}.tmp`
+  // A leftover of a crashed run with our PID (or a planted link or folder): removes the entry, never a link's target.
+  rmSync(staging, { recursive: true, force: true })
+  writeFileSync(staging, text, { flag: 'wx', mode })
+  return staging
 }
 
 /**

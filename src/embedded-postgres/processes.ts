@@ -113,12 +113,16 @@ export function ownerAlive(dir: string): boolean {
   return owner !== undefined && isAlive(owner)
 }
 
-/** The server still running on this cluster: named in postmaster.pid, with the data directory on its command line. */
-function postmasterOf(clusterDir: string): Identity | undefined {
+/**
+ * The server still running on this cluster: named in postmaster.pid, with the data directory on its
+ * command line; `ready` when the file's status line (the 8th) says so.
+ */
+function postmasterOf(clusterDir: string): (Identity & { ready: boolean }) | undefined {
   // Written by the server, so by the postgres user: not read through a link, nor if it is not a small regular file.
-  const pid = Number(readFileNoFollow(join(clusterDir, 'postmaster.pid'))?.split('\n')[0])
+  const lines = readFileNoFollow(join(clusterDir, 'postmaster.pid'))?.split('\n') ?? []
+  const pid = Number(lines[0])
   if (!Number.isInteger(pid) || pid <= 0) return undefined
-  const server = identityOf(pid)
+  const server = { ...identityOf(pid), ready: lines[7]?.trim() === 'ready' }
   if (!isAlive(server)) return undefined
   if (!HAS_PROC) return server
   try {
@@ -130,6 +134,10 @@ function postmasterOf(clusterDir: string): Identity | undefined {
 
 export function runningPostmaster(clusterDir: string): number | undefined {
   return postmasterOf(clusterDir)?.pid
+}
+
+export function postmasterReady(clusterDir: string): boolean {
+  return postmasterOf(clusterDir)?.ready === true
 }
 
 /**

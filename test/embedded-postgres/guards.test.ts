@@ -16,6 +16,12 @@ setDefaultTimeout(60_000)
 
 const { tempFolder, start, track } = clusterKit()
 
+/** A folder the postgres OS user can enter, with the starter script and a data folder for one cluster. */
+function project() {
+  const folder = tempFolder(0o755)
+  return { script: starterScript(folder), dataDir: join(folder, 'project', '.data') }
+}
+
 const starterScript = (folder: string) => {
   const script = join(folder, 'start.ts')
   writeFileSync(
@@ -85,9 +91,7 @@ async function finish(...starters: ReturnType<typeof starter>[]): Promise<Said[]
 test(
   'two processes starting one new persistent cluster at once: one runs it, the other is refused',
   async () => {
-    const folder = tempFolder(0o755)
-    const script = starterScript(folder)
-    const dataDir = join(folder, 'a', '.data')
+    const { script, dataDir } = project()
     // Both claim it at the same moment: the claim decides, not who comes first.
     const both = [starter(script, dataDir, false), starter(script, dataDir, false)]
     const answers = await Promise.all(both.map((s) => s.said))
@@ -104,9 +108,7 @@ test(
 test(
   'the record of an owner that died is replaced, by one of two processes racing for it',
   async () => {
-    const folder = tempFolder(0o755)
-    const script = starterScript(folder)
-    const dataDir = join(folder, 'a', '.data')
+    const { script, dataDir } = project()
     const home = await existingHome(dataDir)
     const dead = Bun.spawnSync(['true']).pid
     writeFileSync(join(home, 'postgres.owner'), `${dead} 1\n`)
@@ -123,9 +125,7 @@ test(
 test(
   'a db:* command run while the service is still starting the cluster attaches to it, and waits',
   async () => {
-    const folder = tempFolder(0o755)
-    const script = starterScript(folder)
-    const dataDir = join(folder, 'b', '.data')
+    const { script, dataDir } = project()
     const service = starter(script, dataDir, false)
     await waitFor('the service to claim the cluster', () =>
       existsSync(join(clusterHome(dirname(dataDir)), 'postgres.owner')),
@@ -146,9 +146,7 @@ test(
 test(
   'a db:* command whose owner goes away before its server is ready runs the cluster itself',
   async () => {
-    const folder = tempFolder(0o755)
-    const script = starterScript(folder)
-    const dataDir = join(folder, 'c', '.data')
+    const { script, dataDir } = project()
     const home = await existingHome(dataDir)
     // An owner that never starts the server: a live process, recorded as the home's owner.
     const owner = Bun.spawn(['sleep', '60'])
@@ -164,9 +162,7 @@ test(
 test(
   'after a `bun --watch` reload (same process, fresh program), the service takes its cluster back',
   async () => {
-    const folder = tempFolder(0o755)
-    const script = starterScript(folder)
-    const dataDir = join(folder, 'd', '.data')
+    const { script, dataDir } = project()
     const watched = Bun.spawn({
       cmd: [process.execPath, '--watch', script, dataDir, 'false', 'watch'],
       stdout: 'pipe',
