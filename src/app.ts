@@ -5,17 +5,24 @@ import type { Sql } from 'postgres'
 import type { Config } from './config'
 import { createDatabase } from './db/database'
 import { docs } from './docs'
-import { parseJsonBody } from './http/body'
+import { createAuthGuard } from './http/auth'
+import { parseBody } from './http/body'
 import { errorHandler } from './http/error-handler'
-import { createMethodLookup } from './http/methods'
 import { requestLog } from './http/request-log'
+import { createRouteLookup, type RouteLookup } from './http/route-lookup'
 import { createLogger, type Logger } from './logger'
 import { healthRoutes, type Lifecycle } from './modules/health'
 import { itemsRoutes } from './modules/items'
 import { createItemsRepository } from './modules/items/repository'
+import { LOGIN_PATH, loginRoutes } from './modules/login'
+import { createLoginAttemptsRepository } from './modules/login/repository'
+import { createLoginService } from './modules/login/service'
+import { sessionsRoutes } from './modules/sessions'
+import { createSessionsRepository } from './modules/sessions/repository'
 import { usersRoutes } from './modules/users'
 import { createUsersRepository } from './modules/users/repository'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords'
+import { createTokenService, type TokenService } from './security/tokens'
 
 export interface AppDependencies {
   sql: Sql
@@ -24,6 +31,8 @@ export interface AppDependencies {
   lifecycle?: Lifecycle
   /** Default: argon2id with the configured cost, behind its concurrency cap. */
   passwords?: PasswordHasher
+  /** Default: HS256 access tokens with the configured keys. */
+  tokens?: TokenService
 }
 
 export function createApp({
@@ -32,27 +41,48 @@ export function createApp({
   logger = createLogger({ level: 'silent', json: false }),
   lifecycle = { draining: false },
   passwords = createPasswordHasher(config.passwordHash),
+  tokens = createTokenService(config.auth),
 }: AppDependencies) {
   const db = createDatabase(sql, config.database)
   const users = createUsersRepository(db)
   const items = createItemsRepository(db)
+  const sessions = createSessionsRepository(db, { lifetimeDays: config.auth.refreshTokenDays })
+  const attempts = createLoginAttemptsRepository(db, config.auth.loginThrottle)
+  const login = createLoginService({ users, sessions, attempts, passwords, tokens })
+  const guard = createAuthGuard({ tokens, findCaller: sessions.findCaller })
+  const auth = guard.plugin
+  const trustedProxies = new Set(config.auth.trustedProxies)
 
-  // The error handler comes first, so it covers every route, yet answers 405 versus 404 from the
-  // route table, which is complete only at the end.
-  let allowedMethods: (path: string) => string[] = () => []
+  // The error handler comes first, so it covers every route, yet answers 405 versus 404, and 401 or
+  // 403 ahead of a bad body, from the route table, which is complete only at the end.
+  let routes: RouteLookup | undefined
 
   // Every response goes through the hooks (request ids, logs): no Bun static routes.
   const app = new Elysia({ nativeStaticResponse: false })
     .use(requestLog(logger))
-    .use(errorHandler({ logger, allowedMethods: (path) => allowedMethods(path) }))
-    .onParse({ as: 'global' }, parseJsonBody(config.maxBodyBytes))
+    .use(
+      errorHandler({
+        logger,
+        allowedMethods: (path) => routes?.allowedMethods(path) ?? [],
+        confirmCaller: async (request, path) => {
+          const access = routes?.accessOf(request.method, path)
+          return access && guard.confirmCaller(request, access)
+        },
+      }),
+    )
+    .onParse(
+      { as: 'global' },
+      parseBody(config.maxBodyBytes, (path) => path === LOGIN_PATH),
+    )
     .use(healthRoutes({ db, lifecycle }))
-    .use(usersRoutes({ users, passwords }))
-    .use(itemsRoutes({ items }))
+    .use(loginRoutes({ login, sessions, trustedProxies, auth }))
+    .use(usersRoutes({ users, passwords, auth, openRegistration: config.auth.openRegistration }))
+    .use(sessionsRoutes({ sessions, auth }))
+    .use(itemsRoutes({ items, auth }))
   // `.use` adds the docs routes to this same app; its document describes every route but theirs.
   const documented = app.use(docs(app))
 
-  allowedMethods = createMethodLookup(documented.routes)
+  routes = createRouteLookup(documented.routes)
   return documented
 }
 

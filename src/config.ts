@@ -29,6 +29,22 @@ export interface PasswordHashConfig {
   queueTimeoutMs: number
 }
 
+export interface AuthConfig {
+  /** HMAC keys (UTF-8 bytes of SECRET_KEY's comma-separated entries): the first signs, any verifies. */
+  secretKeys: Uint8Array[]
+  /** True when SECRET_KEY was unset (development): a random key, so tokens die with the process. */
+  generatedKey: boolean
+  issuer: string
+  audience: string
+  accessTokenMinutes: number
+  refreshTokenDays: number
+  openRegistration: boolean
+  firstSuperuser: { email: string; password: string } | undefined
+  /** Addresses of proxies whose X-Forwarded-For is believed; empty: the socket's address is the client's. */
+  trustedProxies: string[]
+  loginThrottle: { perEmailAndAddress: number; perAddress: number; windowSeconds: number }
+}
+
 export interface Config {
   env: 'production' | 'development'
   host: string
@@ -41,6 +57,7 @@ export interface Config {
   dataDir: string
   database: DatabaseConfig
   passwordHash: PasswordHashConfig
+  auth: AuthConfig
 }
 
 export class ConfigError extends Error {
@@ -107,6 +124,13 @@ class Reader {
     return value
   }
 
+  list(name: string): string[] {
+    return (this.raw(name) ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '')
+  }
+
   host(name: string, fallback: string): string {
     const value = this.raw(name)
     if (value === undefined) return fallback
@@ -159,6 +183,17 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 64, 0, 100_000),
       queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 3000, 1, 60_000),
     },
+    auth: {
+      ...secretKeys(read),
+      issuer: read.raw('TOKEN_ISSUER') ?? 'users-items-service',
+      audience: read.raw('TOKEN_AUDIENCE') ?? 'users-items-service',
+      accessTokenMinutes: read.int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, 1, 24 * 60),
+      refreshTokenDays: read.int('REFRESH_TOKEN_EXPIRE_DAYS', 30, 1, 365),
+      openRegistration: read.bool('USERS_OPEN_REGISTRATION', true),
+      firstSuperuser: firstSuperuser(read),
+      trustedProxies: read.list('TRUSTED_PROXIES'),
+      loginThrottle: { perEmailAndAddress: 5, perAddress: 100, windowSeconds: 15 * 60 },
+    },
   }
   // Bun closes a connection that stays quiet for IDLE_TIMEOUT_SECONDS, even while its request is
   // still being answered, and its timer is coarse (measured here: a 1 s timeout cut after 0.5 to
@@ -177,6 +212,47 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return config
+}
+
+/** Enough for HS256: a key as long as its hash (RFC 7518, section 3.2). */
+const MIN_KEY_BYTES = 32
+
+function secretKeys(read: Reader): Pick<AuthConfig, 'secretKeys' | 'generatedKey'> {
+  const keys = read.list('SECRET_KEY').map((key) => new TextEncoder().encode(key))
+  if (keys.length > 0) return { secretKeys: keys, generatedKey: false }
+  return { secretKeys: [crypto.getRandomValues(new Uint8Array(MIN_KEY_BYTES))], generatedKey: true }
+}
+
+/**
+ * Called where the service would sign tokens: in production a key made up at start (tokens that die
+ * with the process, and differ between instances) or a short one is a configuration mistake. The
+ * db:* commands sign nothing and need no key.
+ */
+export function refuseWeakKeysInProduction(config: Config): void {
+  if (config.env !== 'production') return
+  const { secretKeys, generatedKey } = config.auth
+  if (generatedKey) {
+    throw new ConfigError([`SECRET_KEY must be set when NODE_ENV=production (at least ${MIN_KEY_BYTES} bytes)`])
+  }
+  // The keys themselves are never echoed: only which one is short.
+  const problems = secretKeys.flatMap((key, index) =>
+    key.byteLength < MIN_KEY_BYTES
+      ? [`SECRET_KEY's key #${index + 1} must be at least ${MIN_KEY_BYTES} bytes (got ${key.byteLength})`]
+      : [],
+  )
+  if (problems.length > 0) throw new ConfigError(problems)
+}
+
+function firstSuperuser(read: Reader): AuthConfig['firstSuperuser'] {
+  const email = read.raw('FIRST_SUPERUSER_EMAIL')
+  const password = read.raw('FIRST_SUPERUSER_PASSWORD')
+  if (email === undefined && password === undefined) return undefined
+  if (email === undefined || password === undefined) {
+    read.problems.push('FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together')
+    return undefined
+  }
+  if (password.length < 8) read.problems.push('FIRST_SUPERUSER_PASSWORD must be at least 8 characters')
+  return { email, password }
 }
 
 /**

@@ -7,11 +7,12 @@
 // not validate) have theirs in src/http/errors.ts; the OpenAPI document lists both.
 
 export const DOMAIN_ERROR_CODES = {
-  notFound: ['user_not_found', 'item_not_found'],
+  notFound: ['user_not_found', 'item_not_found', 'session_not_found'],
   conflict: ['email_taken'],
   invalidValue: ['invalid_value'],
-  unauthenticated: ['not_authenticated'],
-  forbidden: ['forbidden'],
+  rejected: ['incorrect_credentials', 'incorrect_password', 'password_unchanged'],
+  unauthenticated: ['not_authenticated', 'invalid_token', 'invalid_refresh_token'],
+  forbidden: ['forbidden', 'registration_closed', 'cannot_delete_self'],
   rateLimited: ['rate_limited'],
   unavailable: ['database_unavailable', 'database_busy', 'database_timeout', 'hashing_busy', 'shutting_down'],
 } as const
@@ -38,6 +39,9 @@ export class ConflictError extends DomainError<CodesOf<'conflict'>> {}
 
 /** A value the client sent that the data cannot hold, though it passed validation. */
 export class InvalidValueError extends DomainError<CodesOf<'invalidValue'>> {}
+
+/** Credentials in the body that do not match: a failed login, a wrong current password. */
+export class RejectedError extends DomainError<CodesOf<'rejected'>> {}
 
 /** The caller is not known: no credentials, or ones that are not (or no longer) valid. */
 export class UnauthenticatedError extends DomainError<CodesOf<'unauthenticated'>> {}

@@ -2,12 +2,17 @@
 // embedded PostgreSQL under ./.data), serves, and shuts down cleanly on SIGINT/SIGTERM.
 import type { Sql } from 'postgres'
 import { createApp } from './app'
-import { type Config, ConfigError, loadConfig, refuseEmbeddedInProduction } from './config'
+import { type Config, ConfigError, loadConfig, refuseEmbeddedInProduction, refuseWeakKeysInProduction } from './config'
 import { createSql } from './db/client'
+import { createDatabase } from './db/database'
 import { applyMigrations, pendingMigrations } from './db/migrations'
 import type { EmbeddedPostgres } from './embedded-postgres'
+import { withPeer } from './http/client-address'
 import { routable } from './http/routable'
 import { createLogger, describeError, type Logger } from './logger'
+import { ensureFirstSuperuser } from './modules/users/first-superuser'
+import { createUsersRepository } from './modules/users/repository'
+import { createPasswordHasher } from './security/passwords'
 import { within } from './timing'
 
 /** Bun answers 413 with an empty body past its own limit; ours (MAX_BODY_BYTES, JSON 413) must come first. */
@@ -79,13 +84,24 @@ async function main(config: Config, logger: Logger) {
         throw new Error(`Pending migrations: ${pending.join(', ')}. Run \`bun run db:migrate\` first.`)
     }
     if (stopping) return
-    const app = createApp({ sql, config, logger, lifecycle })
+    if (config.auth.generatedKey) {
+      logger.warn('SECRET_KEY is not set: tokens are signed with a random key and stop working when the service stops')
+    }
+    const passwords = createPasswordHasher(config.passwordHash)
+    const first = config.auth.firstSuperuser
+    if (first) {
+      const users = createUsersRepository(createDatabase(sql, config.database))
+      await ensureFirstSuperuser(first, { users, passwords, logger })
+    }
+    if (stopping) return
+    const app = createApp({ sql, config, logger, lifecycle, passwords })
     const bun = Bun.serve({
       hostname: config.host,
       port: config.port,
       maxRequestBodySize: BUN_BODY_LIMIT,
       idleTimeout: config.idleTimeoutSeconds,
-      fetch: (request) => app.handle(routable(request)),
+      // The socket's address travels with the request (throttling, sessions); headers cannot fake it.
+      fetch: (request, server) => app.handle(withPeer(routable(request), server.requestIP(request)?.address)),
     })
     server = { stop: (force) => bun.stop(force) }
     const address = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${bun.port}`
@@ -102,6 +118,7 @@ let config: Config
 try {
   config = loadConfig()
   if (config.database.url === undefined) refuseEmbeddedInProduction(config, 'DATABASE_URL')
+  refuseWeakKeysInProduction(config)
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error)
   process.exit(1)

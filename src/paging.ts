@@ -14,3 +14,8 @@ export interface Page {
 export function pageOf(query: { offset?: string; skip?: string; limit?: string }): Page {
   return { offset: query.offset ?? query.skip ?? '0', limit: query.limit ?? String(DEFAULT_PAGE_LIMIT) }
 }
+
+/** Lists say how many rows there are in all, as PostgREST and many clients expect. */
+export const TOTAL_COUNT_HEADER = 'X-Total-Count'
+/** A route's `detail` flag: its 200 carries TOTAL_COUNT_HEADER (the OpenAPI document declares it). */
+export const COUNTED = { 'x-total-count': true } as const

@@ -5,20 +5,35 @@
 import { filterPaths, registerSchemaPath } from '@elysiajs/swagger/utils'
 import type { TSchema } from '@sinclair/typebox'
 import type { AnyElysia } from 'elysia'
+import { SECURITY_SCHEME } from '../http/auth'
 import { ERROR_HEADERS } from '../http/error-handler'
 import { INTEGER_FORMAT_PREFIX } from '../http/schema'
+import { COUNTED, TOTAL_COUNT_HEADER } from '../paging'
 
 const info = {
   title: 'Users and items API',
   version: '0.1.0',
-  description: 'Users and the items they own, over PostgreSQL. No authentication yet: do not expose it publicly.',
+  description:
+    'Users and the items they own, over PostgreSQL. Log in at `POST /login/access-token` (OAuth2 password flow) and send the access token as `Authorization: Bearer <token>`; refresh at `POST /login/refresh`. Operations marked `x-access: superuser` are for superusers only.',
 }
 
 const tags = [
-  { name: 'users', description: 'Create, read, update and delete users.' },
+  { name: 'login', description: 'Log in, refresh the tokens, log out.' },
+  { name: 'users', description: 'Accounts: sign up, your own, and (superusers) everyone’s.' },
+  { name: 'sessions', description: 'Login sessions: list and end them.' },
   { name: 'items', description: 'Items, each owned by a user.' },
   { name: 'health', description: 'Liveness and readiness probes.' },
 ]
+
+/** OAuth2's password flow, as FastAPI declares it, so Swagger UI's Authorize logs in. */
+const securitySchemes = {
+  [SECURITY_SCHEME]: {
+    type: 'oauth2',
+    description:
+      'Log in with email and password; the access token lasts minutes, the refresh token swaps for a new pair.',
+    flows: { password: { tokenUrl: '/login/access-token', refreshUrl: '/login/refresh', scopes: {} } },
+  },
+}
 
 /** The models the app's modules registered with `.model(...)`: Elysia's own plugins read them this way. */
 const modelsOf = (app: AnyElysia) =>
@@ -37,7 +52,7 @@ export function openApiDocument(app: AnyElysia): JsonObject {
     info,
     tags,
     paths: filterPaths(paths, { excludeStaticFile: true, exclude: [] }),
-    components: { schemas: models },
+    components: { schemas: models, securitySchemes },
   }
   // Through JSON first: TypeBox keeps its metadata (and transforms) under symbols and functions.
   return normaliseDocument(JSON.parse(JSON.stringify(raw)))
@@ -71,32 +86,41 @@ function normaliseSchemas(node: Json): Json {
   return out
 }
 
-const onlyJson = (content: Json | undefined): JsonObject | undefined =>
-  isObject(content) && content['application/json'] !== undefined
-    ? { 'application/json': content['application/json'] }
-    : undefined
+/** The media types this API reads and writes: JSON, and the login's form. */
+const SERVED = ['application/json', 'application/x-www-form-urlencoded']
 
-/** Every response described, every body JSON only (the plugin also lists form data and text). */
+const onlyServed = (content: Json | undefined): JsonObject | undefined => {
+  if (!isObject(content)) return undefined
+  const served = Object.entries(content).filter(([type]) => SERVED.includes(type))
+  return served.length ? Object.fromEntries(served) : undefined
+}
+
+/** Every response described, every body JSON (or the login form) only: the plugin also lists form data and text. */
 function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
   for (const operations of Object.values(paths)) {
     if (!isObject(operations)) continue
     for (const operation of Object.values(operations)) {
       if (!isObject(operation)) continue
+      const counted = Object.keys(COUNTED).some((flag) => operation[flag] === true)
+      for (const flag of Object.keys(COUNTED)) delete operation[flag]
       const body = operation.requestBody
-      if (isObject(body)) body.content = onlyJson(body.content) ?? {}
+      if (isObject(body)) body.content = onlyServed(body.content) ?? {}
       if (!isObject(operation.responses)) continue
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!isObject(response)) continue
-        const content = onlyJson(response.content)
+        // Every answer is JSON, whatever the request's media type (the plugin lists the request's).
+        const served = onlyServed(response.content)
+        const content = served && { 'application/json': Object.values(served)[0]! }
         const ref = isObject(content?.['application/json'])
           ? (content['application/json'] as JsonObject).schema
           : undefined
         const model = isObject(ref) && typeof ref.$ref === 'string' ? schemas[ref.$ref.split('/').pop()!] : undefined
         const describedModel = Number(status) < 400 && isObject(model) && typeof model.description === 'string'
         const description = describedModel ? (model.description as string) : statusText(status)
+        const headers = { ...responseHeaders[status], ...(counted && status === '200' && totalCountHeader) }
         operation.responses[status] = {
           description,
-          ...(responseHeaders[status] && { headers: responseHeaders[status] }),
+          ...(Object.keys(headers).length > 0 && { headers }),
           ...(content && { content }),
         }
       }
@@ -115,6 +139,10 @@ const responseHeaders: Record<string, JsonObject> = {
   ]),
   ...Object.fromEntries(Object.entries(ERROR_HEADERS).map(([status, headers]) => [status, headersObject(headers)])),
 }
+
+const totalCountHeader = headersObject([
+  { name: TOTAL_COUNT_HEADER, description: 'How many rows there are in all.', schema: { type: 'integer', minimum: 0 } },
+])
 
 const statusText = (status: string) =>
   ({

@@ -1,12 +1,13 @@
-// How a JSON request body is read, in the contract's order: too large (413), not JSON (415),
-// malformed (400); validation (422) comes after, in Elysia. Bun's own limit is kept above ours
+// How a request body is read, in the contract's order: too large (413), not the route's media type
+// (415), malformed (400); validation (422) comes after, in Elysia. Every route takes JSON, but the
+// login, which takes the OAuth2 password form (`application/x-www-form-urlencoded`) as FastAPI does. Bun's own limit is kept above ours
 // (it answers 413 with an empty body), so clients always get the JSON error.
 import { RequestError, ValidationFailedError } from './errors'
 
-const isJson = (contentType: string) => {
-  const type = contentType.split(';')[0]!.trim().toLowerCase()
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
-}
+const mediaType = (contentType: string) => contentType.split(';')[0]!.trim().toLowerCase()
+const isJson = (type: string) =>
+  type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+const FORM = 'application/x-www-form-urlencoded'
 
 async function readText(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
   const chunks: Uint8Array[] = []
@@ -57,24 +58,33 @@ function nestedTooDeep(value: unknown): boolean {
 /** Only these methods carry a body in this API; a body sent with any other is ignored, unread. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
 
+/** A form's fields as an object of strings; a repeated field keeps its last value. */
+function parseForm(text: string): Record<string, string> {
+  const fields: Record<string, string> = Object.create(null)
+  for (const [name, value] of new URLSearchParams(text)) fields[name] = value
+  return { ...fields }
+}
+
 /**
  * Elysia `parse` hook for every route with a body. An absent or empty body reads as `{}`, so
- * validation answers 422 naming each missing field.
+ * validation answers 422 naming each missing field. `takesForm` says which paths take a form.
  */
-export function parseJsonBody(maxBytes: number) {
-  return async ({ request }: { request: Request }): Promise<unknown> => {
+export function parseBody(maxBytes: number, takesForm: (path: string) => boolean) {
+  return async ({ request, path }: { request: Request; path: string }): Promise<unknown> => {
     if (!BODY_METHODS.has(request.method)) return {}
     const declared = request.headers.get('content-length')
     if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes)
     if (request.body === null || declared === '0') return {}
-    const contentType = request.headers.get('content-type')
-    if (!contentType || !isJson(contentType)) {
+    const type = mediaType(request.headers.get('content-type') ?? '')
+    const form = takesForm(path)
+    if (form ? type !== FORM : !isJson(type)) {
       // A body may still turn out to be empty (chunked with no data): that is not a type problem.
       const text = await readText(request.body, maxBytes)
       if (text.length === 0) return {}
-      throw new RequestError('unsupported_media_type', 'Content-Type must be application/json')
+      throw new RequestError('unsupported_media_type', `Content-Type must be ${form ? FORM : 'application/json'}`)
     }
     const text = await readText(request.body, maxBytes)
+    if (form) return parseForm(text)
     if (text.trim().length === 0) return {}
     let body: unknown
     try {

@@ -9,6 +9,7 @@ import {
   InvalidValueError,
   NotFoundError,
   RateLimitedError,
+  RejectedError,
   UnauthenticatedError,
   UnavailableError,
 } from '../errors'
@@ -43,7 +44,8 @@ const REQUEST_STATUS: Record<RequestError['code'], number> = {
 
 const challenge = {
   name: 'WWW-Authenticate',
-  description: 'How to authenticate: `Bearer`.',
+  description:
+    'How to authenticate: `Bearer`, with `error="invalid_token"` when the token sent was not accepted (RFC 6750).',
   schema: { type: 'string' },
 } as const
 
@@ -74,8 +76,11 @@ function answerFor(error: DomainError): ErrorAnswer | undefined {
   if (error instanceof InvalidValueError) {
     return { status: 422, code, detail: [{ loc: ['body'], msg: detail, type: 'value_error' }] }
   }
-  if (error instanceof UnauthenticatedError)
-    return { status: 401, code, detail, headers: { [challenge.name]: 'Bearer' } }
+  if (error instanceof RejectedError) return { status: 400, code, detail }
+  if (error instanceof UnauthenticatedError) {
+    const scheme = error.code === 'not_authenticated' ? 'Bearer' : 'Bearer error="invalid_token"'
+    return { status: 401, code, detail, headers: { [challenge.name]: scheme } }
+  }
   if (error instanceof ForbiddenError) return { status: 403, code, detail }
   if (error instanceof RateLimitedError) return { status: 429, code, detail, headers: retryIn(error.retryAfterSeconds) }
   if (error instanceof UnavailableError) return { status: 503, code, detail, headers: retryIn(error.retryAfterSeconds) }
@@ -86,48 +91,64 @@ export interface ErrorHandlerOptions {
   logger: Logger
   /** The methods a path is served with, for 405 versus 404. */
   allowedMethods: (path: string) => string[]
+  /**
+   * For a protected route whose request could not be read or validated: the 401 or 403 its caller
+   * should get first, if any (src/http/auth.ts).
+   */
+  confirmCaller?: (request: Request, path: string) => Promise<DomainError | undefined>
 }
 
-export function errorHandler({ logger, allowedMethods }: ErrorHandlerOptions) {
-  return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, request, set, path }) => {
-    const context = () => ({ request_id: requestIdOf(request), method: request.method, path })
-    // Elysia wraps what the body reader throws in its own ParseError; one of its own is malformed JSON.
-    const thrown = code === 'PARSE' ? ((error as Error).cause ?? malformedBody()) : error
+/** Problems with what the client sent, which a 401 or 403 must come before. */
+const isRequestProblem = (thrown: unknown, code: unknown) =>
+  (thrown instanceof RequestError && (thrown.code === 'unsupported_media_type' || thrown.code === 'malformed_body')) ||
+  thrown instanceof ValidationFailedError ||
+  thrown instanceof InvalidValueError ||
+  (code === 'VALIDATION' && (thrown as unknown as ElysiaValidation).type !== 'response')
 
-    let answer: ErrorAnswer | undefined
-    if (thrown instanceof DomainError) answer = answerFor(thrown)
-    else if (thrown instanceof RequestError) {
-      answer = { status: REQUEST_STATUS[thrown.code], code: thrown.code, detail: thrown.message }
-    } else if (thrown instanceof ValidationFailedError) {
-      answer = { status: 422, code: 'validation_failed', detail: thrown.issues }
-    } else if (code === 'VALIDATION') {
-      const validation = error as unknown as ElysiaValidation
-      if (validation.type === 'response') {
-        // A response that fails its own schema is our bug, not the client's: a 500, logged by field only.
-        logger.error('response did not match its schema', { ...context(), fields: validation.all.map((e) => e.path) })
-        answer = INTERNAL
-      } else {
-        const issues = toValidationIssues(validation.type, validation.value, validation.all)
-        answer = { status: 422, code: 'validation_failed', detail: issues }
+export function errorHandler({ logger, allowedMethods, confirmCaller }: ErrorHandlerOptions) {
+  return new Elysia({ name: 'error-handler' }).onError(
+    { as: 'global' },
+    async ({ code, error, request, set, path }) => {
+      const context = () => ({ request_id: requestIdOf(request), method: request.method, path })
+      // Elysia wraps what the body reader throws in its own ParseError; one of its own is malformed JSON.
+      let thrown = code === 'PARSE' ? ((error as Error).cause ?? malformedBody()) : error
+      if (confirmCaller && isRequestProblem(thrown, code)) thrown = (await confirmCaller(request, path)) ?? thrown
+
+      let answer: ErrorAnswer | undefined
+      if (thrown instanceof DomainError) answer = answerFor(thrown)
+      else if (thrown instanceof RequestError) {
+        answer = { status: REQUEST_STATUS[thrown.code], code: thrown.code, detail: thrown.message }
+      } else if (thrown instanceof ValidationFailedError) {
+        answer = { status: 422, code: 'validation_failed', detail: thrown.issues }
+      } else if (code === 'VALIDATION') {
+        const validation = error as unknown as ElysiaValidation
+        if (validation.type === 'response') {
+          // A response that fails its own schema is our bug, not the client's: a 500, logged by field only.
+          logger.error('response did not match its schema', { ...context(), fields: validation.all.map((e) => e.path) })
+          answer = INTERNAL
+        } else {
+          const issues = toValidationIssues(validation.type, validation.value, validation.all)
+          answer = { status: 422, code: 'validation_failed', detail: issues }
+        }
+      } else if (code === 'NOT_FOUND') {
+        const allow = allowedMethods(path)
+        answer = allow.length
+          ? {
+              status: 405,
+              code: 'method_not_allowed',
+              detail: 'Method Not Allowed',
+              headers: { Allow: allow.join(', ') },
+            }
+          : { status: 404, code: 'not_found', detail: 'Not Found' }
       }
-    } else if (code === 'NOT_FOUND') {
-      const allow = allowedMethods(path)
-      answer = allow.length
-        ? {
-            status: 405,
-            code: 'method_not_allowed',
-            detail: 'Method Not Allowed',
-            headers: { Allow: allow.join(', ') },
-          }
-        : { status: 404, code: 'not_found', detail: 'Not Found' }
-    }
 
-    if (!answer) {
-      logger.error('unhandled error', { ...context(), ...describeError(error) })
-      answer = INTERNAL
-    }
-    set.status = answer.status
-    Object.assign(set.headers, answer.headers)
-    return { detail: answer.detail, code: answer.code }
-  })
+      if (!answer) {
+        logger.error('unhandled error', { ...context(), ...describeError(error) })
+        answer = INTERNAL
+      }
+      set.status = answer.status
+      Object.assign(set.headers, answer.headers)
+      return { detail: answer.detail, code: answer.code }
+    },
+  )
 }

@@ -3,30 +3,47 @@ import { Gate } from '../gate'
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>
+  /**
+   * Whether `password` matches `hash`. Without a hash (no such user) it checks against a dummy hash
+   * made with the same parameters, so an unknown email takes as long as a wrong password.
+   */
+  verify(password: string, hash: string | undefined): Promise<boolean>
 }
 
-type Argon2id = (
-  password: string,
-  options: { algorithm: 'argon2id'; memoryCost: number; timeCost: number },
-) => Promise<string>
+type Argon2idOptions = { algorithm: 'argon2id'; memoryCost: number; timeCost: number }
+
+export interface Argon2id {
+  hash(password: string, options: Argon2idOptions): Promise<string>
+  verify(password: string, hash: string): Promise<boolean>
+}
+
+const bunArgon2id: Argon2id = {
+  hash: (password, options) => Bun.password.hash(password, options),
+  verify: (password, hash) => Bun.password.verify(password, hash, 'argon2id'),
+}
 
 /**
- * argon2id (Bun.password's, unless another is given), under a concurrency cap: each hash holds
- * `memoryKib` of memory for tens of milliseconds, so a burst of sign-ups waits (boundedly) instead
- * of taking memory without bound; past the wait it is refused as `hashing_busy`.
+ * argon2id (Bun.password's, unless another is given), under a concurrency cap shared by hashing and
+ * verifying: each holds `memoryKib` of memory for tens of milliseconds, so a burst of sign-ups and
+ * logins waits (boundedly) instead of taking memory without bound; past the wait it is refused as
+ * `hashing_busy`.
  */
-export function createPasswordHasher(
-  config: PasswordHashConfig,
-  argon2id: Argon2id = (password, options) => Bun.password.hash(password, options),
-): PasswordHasher {
+export function createPasswordHasher(config: PasswordHashConfig, argon2id: Argon2id = bunArgon2id): PasswordHasher {
   const gate = new Gate({
     permits: config.concurrency,
     maxWaiting: config.queueMax,
     maxWaitMs: config.queueTimeoutMs,
-    busy: { code: 'hashing_busy', message: 'Too many sign-ups at once, try again' },
+    busy: { code: 'hashing_busy', message: 'Too many sign-ups or logins at once, try again' },
   })
   const options = { algorithm: 'argon2id', memoryCost: config.memoryKib, timeCost: config.timeCost } as const
+  // Made once, at start, with the real parameters; its password is random and never kept.
+  const dummyHash = argon2id.hash(crypto.randomUUID(), options)
   return {
-    hash: (password) => gate.run(() => argon2id(password, options)),
+    hash: (password) => gate.run(() => argon2id.hash(password, options)),
+    verify: (password, hash) =>
+      gate.run(async () => {
+        const matches = await argon2id.verify(password, hash ?? (await dummyHash))
+        return hash !== undefined && matches
+      }),
   }
 }

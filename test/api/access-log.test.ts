@@ -41,23 +41,45 @@ describe('access log', () => {
     expect(log[1].request_id).toMatch(/^[0-9a-f-]{36}$/)
   })
 
-  test('passwords, hashes and bodies never reach the log, on success or on error', async () => {
+  test('passwords, hashes, tokens and bodies never reach the log, on success or on error', async () => {
     lines.length = 0
     const password = `pw-${crypto.randomUUID()}`
     const user = await ctx.createUser({ email: uniqueEmail(), password })
-    await ctx.request('POST', '/users/', { json: { email: user.email, password } })
-    await ctx.request('POST', '/users/', { json: { email: 'bad', password } })
-    await ctx.request('PATCH', `/users/${user.id}`, { json: { password: `${password}-new` } })
-    await ctx.request('POST', '/users/', {
-      body: `{"password":"${password}"`,
-      headers: { 'content-type': 'application/json' },
-    })
-    await logged(5)
+    const secrets: string[] = [password, user.email]
+    const expected: number[] = []
+    const send = async (status: Promise<{ status: number }>) => expected.push((await status).status)
+
+    await send(ctx.request('POST', '/users/signup', { json: { email: user.email, password } }))
+    await send(ctx.request('POST', '/users/signup', { json: { email: 'bad', password } }))
+    await send(ctx.login(user.email, `${password}-wrong`))
+    const login = await ctx.login(user.email, password)
+    expected.push(login.status)
+    const { access_token, refresh_token } = login.body
+    secrets.push(access_token, refresh_token)
+    await send(
+      ctx.request('PATCH', '/users/me/password', {
+        token: access_token,
+        json: { current_password: password, new_password: `${password}-new` },
+      }),
+    )
+    const refreshed = await ctx.request('POST', '/login/refresh', { json: { refresh_token } })
+    expected.push(refreshed.status)
+    secrets.push(refreshed.body.access_token, refreshed.body.refresh_token, `${password}-new`)
+    await send(ctx.request('POST', '/login/refresh', { json: { refresh_token } }))
+    await send(ctx.request('GET', '/users/me', { token: `${access_token}x` }))
+    await send(
+      ctx.request('POST', '/users/signup', {
+        body: `{"password":"${password}"`,
+        headers: { 'content-type': 'application/json' },
+      }),
+    )
+    await logged(expected.length)
     const text = lines.join('\n')
-    expect(lines).toHaveLength(5)
-    expect(text).not.toContain(password)
+    expect(lines).toHaveLength(expected.length)
+    expect(entries().map((e) => e.status)).toEqual([409, 422, 400, 200, 200, 200, 401, 401, 400])
+    for (const secret of secrets) expect(text).not.toContain(secret)
     expect(text).not.toContain('$argon2id$')
-    expect(text).not.toContain(user.email)
-    expect(entries().map((e) => e.status)).toEqual([201, 409, 422, 200, 400])
+    const [row] = await ctx.sql`select hashed_password from users where id = ${user.id}`
+    expect(text).not.toContain(row!.hashed_password)
   })
 })

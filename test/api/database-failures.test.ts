@@ -6,17 +6,25 @@ import { type App, createApp } from '../../src/app'
 import { createSql } from '../../src/db/client'
 import { PING_TIMEOUT_MS } from '../../src/db/database'
 import { createLogger } from '../../src/logger'
+import { createTokenService } from '../../src/security/tokens'
 import { silentLogger, testConfig, uniqueEmail } from '../support/context'
 import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
 import { createRelay, type Relay } from '../support/relay'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 import { waitFor } from '../support/wait'
 
+// Every app here shares one token service, and every call carries a well-signed token: what the
+// database is asked (and whether it answers) is what these tests are about. The token's session
+// exists nowhere, so a request the database does answer is a 401.
+const tokens = createTokenService(testConfig().auth)
+const { token } = await tokens.issue({ userId: '1', sessionId: crypto.randomUUID() })
+
 const call = (app: App, method: string, path: string, json?: unknown) =>
   app.handle(
     new Request(`http://localhost${path}`, {
       method,
-      ...(json !== undefined && { body: JSON.stringify(json), headers: { 'content-type': 'application/json' } }),
+      headers: { authorization: `Bearer ${token}`, ...(json !== undefined && { 'content-type': 'application/json' }) },
+      ...(json !== undefined && { body: JSON.stringify(json) }),
     }),
   )
 
@@ -30,13 +38,14 @@ describe('the database unreachable', () => {
     DATABASE_CONNECT_TIMEOUT_SECONDS: '1',
   })
   const sql = createSql(config.database.url!, config.database, silentLogger)
-  const app = createApp({ sql, config })
+  const app = createApp({ sql, config, tokens })
   afterAll(() => sql.end({ timeout: 1 }))
 
   test.each([
     ['GET', '/users/1', undefined],
     ['GET', '/items/', undefined],
     ['POST', '/users/', { email: 'down@example.com', password: 'correct horse battery' }],
+    ['POST', '/users/signup', { email: 'down@example.com', password: 'correct horse battery' }],
     ['GET', '/readyz', undefined],
   ])('%s %s is 503 with Retry-After, and the password is not in it', async (method, path, json) => {
     const response = await call(app, method, path, json)
@@ -63,7 +72,7 @@ describe('an unexpected database error', () => {
     const config = testConfig({ DATABASE_URL: scratch.url })
     sql = createSql(scratch.url, config.database, silentLogger)
     const logger = createLogger({ level: 'info', json: true, write: (line) => lines.push(line) })
-    app = createApp({ sql, config, logger })
+    app = createApp({ sql, config, logger, tokens })
   })
   afterAll(async () => {
     await sql?.end({ timeout: 1 })
@@ -72,7 +81,9 @@ describe('an unexpected database error', () => {
 
   test('is a 500 {"detail":"Internal Server Error"}; the real error is logged once, with the request id', async () => {
     const response = await app.handle(
-      new Request('http://localhost/users/1', { headers: { 'x-request-id': 'trace-500' } }),
+      new Request('http://localhost/users/1', {
+        headers: { 'x-request-id': 'trace-500', authorization: `Bearer ${token}` },
+      }),
     )
     expect(response.status).toBe(500)
     const text = await response.text()
@@ -89,7 +100,7 @@ describe('an unexpected database error', () => {
 
   test('a sign-up that fails writes nothing and leaks no password into the log', async () => {
     lines.length = 0
-    const response = await call(app, 'POST', '/users/', { email: uniqueEmail(), password: 'leak-me-not-123' })
+    const response = await call(app, 'POST', '/users/signup', { email: uniqueEmail(), password: 'leak-me-not-123' })
     expect(response.status).toBe(500)
     expect(lines.join('\n')).not.toContain('leak-me-not-123')
     expect(lines.join('\n')).not.toContain('$argon2id$')
@@ -110,7 +121,7 @@ describe('a saturated pool', () => {
       DATABASE_QUEUE_TIMEOUT_MS: '300',
     })
     sql = createSql(scratch.url, config.database, silentLogger)
-    app = createApp({ sql, config })
+    app = createApp({ sql, config, tokens })
     admin = postgres(scratch.url, { max: 2, onnotice: () => {} })
   })
   afterAll(async () => {
@@ -168,7 +179,8 @@ describe('a saturated pool', () => {
     expect(shed).toHaveLength(4)
     for (const r of shed) expect(Number(r.retry)).toBeGreaterThanOrEqual(1)
     for (const r of shed) expect(r.body).toEqual({ detail: 'Database busy, try again', code: 'database_busy' })
-    expect(results.filter((r) => r.status === 404)).toHaveLength(2)
+    // The two that got connections are answered by the database (the token's session does not exist).
+    expect(results.filter((r) => r.status === 401)).toHaveLength(2)
   })
 })
 
@@ -183,14 +195,14 @@ describe('a stalled database', () => {
     relay = await createRelay()
     const config = testConfig({ DATABASE_URL: relay.url, DATABASE_POOL_MAX: '2', DATABASE_QUERY_TIMEOUT_MS: '500' })
     sql = createSql(relay.url, config.database, silentLogger)
-    app = createApp({ sql, config })
+    app = createApp({ sql, config, tokens })
     const slowConfig = testConfig({
       DATABASE_URL: relay.url,
       DATABASE_POOL_MAX: '1',
       DATABASE_QUERY_TIMEOUT_MS: '10000',
     })
     slowSql = createSql(relay.url, slowConfig.database, silentLogger)
-    slowApp = createApp({ sql: slowSql, config: slowConfig })
+    slowApp = createApp({ sql: slowSql, config: slowConfig, tokens })
   })
   afterAll(async () => {
     relay?.resume()
@@ -198,10 +210,11 @@ describe('a stalled database', () => {
     await slowSql?.end({ timeout: 1 })
     relay?.close()
   })
+  // Answered by the database with a 401: the token's session does not exist.
   const missing = '/users/9223372036854775807'
 
   test('requests get 503 with Retry-After at the query deadline, readiness turns 503, and both recover', async () => {
-    expect((await call(app, 'GET', missing)).status).toBe(404)
+    expect((await call(app, 'GET', missing)).status).toBe(401)
 
     relay.pause()
     const started = performance.now()
@@ -214,15 +227,17 @@ describe('a stalled database', () => {
 
     relay.resume()
     await waitFor('readiness to come back', async () => (await call(app, 'GET', '/readyz')).status === 200)
-    expect((await call(app, 'GET', missing)).status).toBe(404)
+    expect((await call(app, 'GET', missing)).status).toBe(401)
     expect((await call(app, 'GET', '/readyz')).status).toBe(200)
   })
 
   test('with every connection held by a hung query, readiness is 503 well before the query deadline', async () => {
-    expect((await call(slowApp, 'GET', missing)).status).toBe(404)
+    expect((await call(slowApp, 'GET', missing)).status).toBe(401)
     relay.pause()
     const hungAt = performance.now()
     const hung = call(slowApp, 'GET', missing)
+    // The token is checked first (asynchronously): readiness is asked once the query is on the wire.
+    await waitFor('the query to reach the paused relay', () => relay.held > 0)
     // Each answer comes at once (readiness never waits behind the hung query); it turns 503 once the
     // query has hung for longer than readiness allows a database to take.
     const answer = await waitFor('readiness to turn 503', async () => {
@@ -236,7 +251,7 @@ describe('a stalled database', () => {
     expect(answer.after).toBeGreaterThanOrEqual(PING_TIMEOUT_MS)
     expect(answer.after).toBeLessThan(PING_TIMEOUT_MS + 500)
     relay.resume()
-    expect((await hung).status).toBe(404)
+    expect((await hung).status).toBe(401)
     expect((await call(slowApp, 'GET', '/readyz')).status).toBe(200)
   })
 })

@@ -3,11 +3,27 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
 import { createSql } from '../../src/db/client'
+import type { Database } from '../../src/db/database'
 import { createDatabase } from '../../src/db/database'
 import { InvalidValueError, UnavailableError } from '../../src/errors'
 import { createItemsRepository } from '../../src/modules/items/repository'
+import { createSessionsRepository, newRefreshToken } from '../../src/modules/sessions/repository'
 import { createUsersRepository } from '../../src/modules/users/repository'
 import { databaseUrl, silentLogger, testConfig, uniqueEmail } from '../support/context'
+
+/** Registers a user, signs it in and gives it an item, all on `db`: three repositories, one connection. */
+async function userWithItem(db: Database, email: string, title: string) {
+  const user = await createUsersRepository(db).register({ email, hashed_password: 'x' })
+  const origin = { userAgent: null, clientAddress: 'x' }
+  const sessionId = await createSessionsRepository(db, { lifetimeDays: 1 }).start(
+    String(user.id),
+    newRefreshToken(),
+    origin,
+  )
+  const caller = { userId: String(user.id), sessionId }
+  await createItemsRepository(db).createAs(caller, caller.userId, { title })
+  return { user, caller }
+}
 
 describe('Database.transaction', () => {
   const config = testConfig({ DATABASE_POOL_MAX: '3' })
@@ -20,13 +36,12 @@ describe('Database.transaction', () => {
     const title = `half-${crypto.randomUUID()}`
     const error = await db
       .transaction(async (tx) => {
-        const user = await createUsersRepository(tx).createUser({ email, hashed_password: 'x' })
-        await createItemsRepository(tx).createItem(String(user.id), { title })
+        await userWithItem(tx, email, title)
         expect(db.gate.inFlight).toBe(1)
-        throw new Error('fail after two writes')
+        throw new Error('fail after three writes')
       })
       .catch((e) => e)
-    expect(error.message).toBe('fail after two writes')
+    expect(error.message).toBe('fail after three writes')
     expect(db.gate.inFlight).toBe(0)
     expect(await sql`select 1 from users where email = ${email}`).toHaveLength(0)
     expect(await sql`select 1 from items where title = ${title}`).toHaveLength(0)
@@ -35,12 +50,11 @@ describe('Database.transaction', () => {
   test('commits when it returns; a nested transaction is a savepoint', async () => {
     const email = uniqueEmail('commit')
     const user = await db.transaction(async (tx) => {
-      const users = createUsersRepository(tx)
-      const created = await users.createUser({ email, hashed_password: 'x' })
+      const { user: created, caller } = await userWithItem(tx, email, 'kept')
       const nested = await tx
         .transaction((inner) =>
           createItemsRepository(inner)
-            .createItem(String(created.id), { title: 'nested' })
+            .createAs(caller, caller.userId, { title: 'nested' })
             .then(() => Promise.reject(new Error('undo the item'))),
         )
         .catch((e: Error) => e.message)
@@ -48,7 +62,7 @@ describe('Database.transaction', () => {
       return created
     })
     expect(await sql`select 1 from users where id = ${user.id}`).toHaveLength(1)
-    expect(await sql`select 1 from items where owner_id = ${user.id}`).toHaveLength(0)
+    expect([...(await sql`select title from items where owner_id = ${user.id}`)]).toEqual([{ title: 'kept' }])
     await sql`delete from users where id = ${user.id}`
   })
 })

@@ -1,10 +1,17 @@
 // The error contract: every error is JSON in the documented shape, checks come in the documented
 // order, and nothing a client sends can produce a 500.
-import { afterAll, describe, expect, test } from 'bun:test'
-import { createTestContext, uniqueEmail } from '../support/context'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type Account, createTestContext, uniqueEmail } from '../support/context'
 
 const ctx = createTestContext({ env: { MAX_BODY_BYTES: '1000' } })
 afterAll(() => ctx.cleanup())
+
+let user: Account
+let su: Account
+beforeAll(async () => {
+  user = await ctx.account()
+  su = await ctx.account({ superuser: true })
+})
 
 const big = JSON.stringify({ email: uniqueEmail(), password: 'p'.repeat(2000) })
 
@@ -29,7 +36,7 @@ describe('order of checks', () => {
       ['PUT', '/users/1', 'DELETE, GET, HEAD, PATCH'],
       ['POST', '/items/1/', 'DELETE, GET, HEAD, PATCH'],
       ['GET', '/users/1/items/', 'POST'],
-      ['OPTIONS', '/items/', 'GET, HEAD'],
+      ['OPTIONS', '/items/', 'GET, HEAD, POST'],
       ['POST', '/livez', 'GET, HEAD'],
     ]
     for (const [method, path, allow] of cases) {
@@ -42,7 +49,10 @@ describe('order of checks', () => {
 
   test('a body over MAX_BODY_BYTES is 413, before its type or syntax is looked at', async () => {
     for (const contentType of ['application/json', 'text/plain']) {
-      const res = await ctx.request('POST', '/users/', { body: `${big}{`, headers: { 'content-type': contentType } })
+      const res = await ctx.request('POST', '/users/signup', {
+        body: `${big}{`,
+        headers: { 'content-type': contentType },
+      })
       expect(res.status).toBe(413)
       expect(res.body).toEqual({ detail: 'Request body is larger than 1000 bytes', code: 'body_too_large' })
     }
@@ -58,7 +68,7 @@ describe('order of checks', () => {
       },
     })
     const response = await ctx.app.handle(
-      new Request('http://localhost/users/', {
+      new Request('http://localhost/users/signup', {
         method: 'POST',
         body: stream,
         headers: { 'content-type': 'application/json' },
@@ -76,7 +86,7 @@ describe('order of checks', () => {
       },
     })
     const response = await ctx.app.handle(
-      new Request('http://localhost/users/', {
+      new Request('http://localhost/users/signup', {
         method: 'POST',
         body: stream,
         headers: { 'content-type': 'application/json' },
@@ -93,7 +103,7 @@ describe('order of checks', () => {
       ['{"email":"a@b.co","password":"12345678"}', {}],
     ]
     for (const [body, headers] of cases) {
-      const res = await ctx.request('POST', '/users/', { body, headers })
+      const res = await ctx.request('POST', '/users/signup', { body, headers })
       expect(res.status).toBe(415)
       expect(res.body).toEqual({ detail: 'Content-Type must be application/json', code: 'unsupported_media_type' })
     }
@@ -101,14 +111,17 @@ describe('order of checks', () => {
 
   test('application/json with a charset, and +json types, are accepted', async () => {
     for (const type of ['application/json; charset=utf-8', 'application/merge-patch+json']) {
-      const res = await ctx.request('POST', '/users/', { body: JSON.stringify({}), headers: { 'content-type': type } })
+      const res = await ctx.request('POST', '/users/signup', {
+        body: JSON.stringify({}),
+        headers: { 'content-type': type },
+      })
       expect(res.status).toBe(422)
     }
   })
 
   test('malformed JSON is 400 {"detail": ...}, before validation', async () => {
     for (const body of ['{bad', '{"email": 5,', '[1,2', "{'a':1}", '\u00ff']) {
-      const res = await ctx.request('POST', '/users/', { body, headers: { 'content-type': 'application/json' } })
+      const res = await ctx.request('POST', '/users/signup', { body, headers: { 'content-type': 'application/json' } })
       expect(res.status).toBe(400)
       expect(res.body).toEqual({ detail: 'There was an error parsing the body', code: 'malformed_body' })
     }
@@ -116,7 +129,7 @@ describe('order of checks', () => {
 
   test('bytes that are not UTF-8 are 400', async () => {
     const response = await ctx.app.handle(
-      new Request('http://localhost/users/', {
+      new Request('http://localhost/users/signup', {
         method: 'POST',
         body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
         headers: { 'content-type': 'application/json' },
@@ -127,7 +140,7 @@ describe('order of checks', () => {
 
   test('an empty body is 422 listing the missing fields, with or without a content type', async () => {
     for (const headers of [{ 'content-type': 'application/json' }, {}] as Record<string, string>[]) {
-      const res = await ctx.request('POST', '/users/', { body: '', headers })
+      const res = await ctx.request('POST', '/users/signup', { body: '', headers })
       expect(res.status).toBe(422)
       expect(res.body.detail.map((d: any) => [d.loc, d.type])).toEqual([
         [['body', 'email'], 'missing'],
@@ -137,22 +150,23 @@ describe('order of checks', () => {
   })
 
   test('validation (422) comes before what the data says (404)', async () => {
-    const res = await ctx.request('POST', '/users/9223372036854775807/items/', { json: { title: '' } })
+    const res = await ctx.request('POST', '/users/9223372036854775807/items/', { token: su.token, json: { title: '' } })
     expect(res.status).toBe(422)
   })
 
   test('a deeply nested body, or field, is a 422, never a crash', async () => {
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n)
     for (const body of [deep(100), `{"email":${deep(40)},"password":"correct horse battery"}`]) {
-      const res = await ctx.request('POST', '/users/', { body, headers: { 'content-type': 'application/json' } })
+      const res = await ctx.request('POST', '/users/signup', { body, headers: { 'content-type': 'application/json' } })
       expect(res.status).toBe(422)
       expect(res.body.detail[0].loc).toEqual(['body'])
     }
   })
 
   test('a body sent with DELETE is ignored, whatever it is', async () => {
-    const user = await ctx.createUser()
-    const res = await ctx.request('DELETE', `/users/${user.id}`, {
+    const item = await ctx.request('POST', '/items/', { token: user.token, json: { title: 'deleted with a body' } })
+    const res = await ctx.request('DELETE', `/items/${item.body.id}`, {
+      token: user.token,
       body: '{not json',
       headers: { 'content-type': 'text/plain' },
     })
@@ -161,15 +175,71 @@ describe('order of checks', () => {
   })
 })
 
+describe('order of checks on protected routes', () => {
+  const badBodies: [string, Record<string, string>, number][] = [
+    ['{not json', { 'content-type': 'text/plain' }, 415],
+    ['{bad', { 'content-type': 'application/json' }, 400],
+    ['{"title": ""}', { 'content-type': 'application/json' }, 422],
+  ]
+
+  test('404 and 405 come before 401', async () => {
+    expect((await ctx.request('GET', '/items/1/nope')).status).toBe(404)
+    expect((await ctx.request('PUT', '/items/1')).status).toBe(405)
+  })
+
+  test('413 comes before 401', async () => {
+    const res = await ctx.request('POST', '/items/', { body: big, headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(413)
+  })
+
+  test('no token, or a bad one, is 401 before anything about the body, the path or the query', async () => {
+    for (const token of [undefined, 'not-a-jwt', `${user.token}x`]) {
+      for (const [body, headers] of badBodies) {
+        const res = await ctx.request('POST', '/items/', { body, headers, token })
+        expect(res.status).toBe(401)
+        expect(res.body.code).toBe(token === undefined ? 'not_authenticated' : 'invalid_token')
+        expect(res.text).not.toContain('title')
+      }
+      expect((await ctx.request('GET', '/items/abc', { token })).status).toBe(401)
+      expect((await ctx.request('GET', '/items/?limit=0', { token })).status).toBe(401)
+    }
+  })
+
+  test("a revoked session's token is 401 before a bad body too", async () => {
+    const gone = await ctx.account()
+    expect((await ctx.request('POST', '/logout', { token: gone.token })).status).toBe(200)
+    for (const [body, headers] of badBodies) {
+      const res = await ctx.request('PATCH', '/items/1', { body, headers, token: gone.token })
+      expect(res.status).toBe(401)
+      expect(res.body.code).toBe('invalid_token')
+    }
+  })
+
+  test('on a superuser-only route, 403 comes before anything about the body; a superuser gets the body errors', async () => {
+    for (const [body, headers, status] of badBodies) {
+      const refused = await ctx.request('POST', '/users/', { body, headers, token: user.token })
+      expect(refused.status).toBe(403)
+      expect(refused.body.code).toBe('forbidden')
+      const answered = await ctx.request('POST', '/users/', { body, headers, token: su.token })
+      expect(answered.status).toBe(status)
+    }
+    expect((await ctx.request('GET', '/users/?limit=0', { token: user.token })).status).toBe(403)
+    expect((await ctx.request('GET', '/users/?limit=0', { token: su.token })).status).toBe(422)
+  })
+})
+
 describe('HEAD', () => {
   test('answers like GET without a body', async () => {
-    const user = await ctx.createUser()
-    const get = await ctx.app.handle(new Request(`http://localhost/users/${user.id}`))
-    const head = await ctx.app.handle(new Request(`http://localhost/users/${user.id}`, { method: 'HEAD' }))
+    const headers = { authorization: `Bearer ${su.token}` }
+    const get = await ctx.app.handle(new Request(`http://localhost/users/${user.id}`, { headers }))
+    const head = await ctx.app.handle(new Request(`http://localhost/users/${user.id}`, { method: 'HEAD', headers }))
+    expect(get.status).toBe(200)
     expect(head.status).toBe(200)
     expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'))
     expect(await head.text()).toBe('')
-    const missing = await ctx.app.handle(new Request('http://localhost/users/9223372036854775807', { method: 'HEAD' }))
+    const missing = await ctx.app.handle(
+      new Request('http://localhost/users/9223372036854775807', { method: 'HEAD', headers }),
+    )
     expect(missing.status).toBe(404)
   })
 })

@@ -6,25 +6,79 @@ import { OpenApiDocument, type Schema } from '../support/openapi'
 
 const HIDDEN_PATHS = ['/docs', '/docs/:asset', '/openapi.json']
 
-/** What the contract gives each operation: its success model and every status it may answer. */
-const CONTRACT: Record<string, { statuses: number[]; success?: string; body?: string }> = {
-  'GET /livez': { statuses: [200] },
-  'GET /readyz': { statuses: [200, 503] },
-  'POST /users/': { statuses: [201, 400, 409, 413, 415, 422, 503], success: 'User', body: 'UserCreate' },
-  'GET /users/': { statuses: [200, 422, 503], success: 'UserList' },
-  'GET /users/{user_id}': { statuses: [200, 404, 422, 503], success: 'User' },
-  'PATCH /users/{user_id}': { statuses: [200, 400, 404, 409, 413, 415, 422, 503], success: 'User', body: 'UserUpdate' },
-  'DELETE /users/{user_id}': { statuses: [200, 404, 422, 503] },
-  'POST /users/{user_id}/items/': {
-    statuses: [201, 400, 404, 413, 415, 422, 503],
-    success: 'Item',
-    body: 'ItemCreate',
-  },
-  'GET /items/': { statuses: [200, 422, 503], success: 'ItemList' },
-  'GET /items/{item_id}': { statuses: [200, 404, 422, 503], success: 'Item' },
-  'PATCH /items/{item_id}': { statuses: [200, 400, 404, 413, 415, 422, 503], success: 'Item', body: 'ItemUpdate' },
-  'DELETE /items/{item_id}': { statuses: [200, 404, 422, 503] },
-}
+type Access = 'user' | 'superuser'
+
+/** What the contract gives each operation: its success model, every status it may answer, who may call it. */
+const CONTRACT: Record<string, { statuses: number[]; success?: string; body?: string; form?: true; access?: Access }> =
+  {
+    'GET /livez': { statuses: [200] },
+    'GET /readyz': { statuses: [200, 503] },
+    'POST /login/access-token': {
+      statuses: [200, 400, 413, 415, 422, 429, 503],
+      success: 'Token',
+      body: 'LoginForm',
+      form: true,
+    },
+    'POST /login/refresh': { statuses: [200, 401, 413, 415, 422, 503], success: 'Token', body: 'RefreshRequest' },
+    'POST /logout': { statuses: [200, 401, 503], access: 'user' },
+    'POST /users/signup': {
+      statuses: [201, 400, 403, 409, 413, 415, 422, 503],
+      success: 'User',
+      body: 'UserRegister',
+    },
+    'GET /users/me': { statuses: [200, 401, 503], success: 'User', access: 'user' },
+    'PATCH /users/me': {
+      statuses: [200, 400, 401, 409, 413, 415, 422, 503],
+      success: 'User',
+      body: 'UserUpdateMe',
+      access: 'user',
+    },
+    'PATCH /users/me/password': {
+      statuses: [200, 400, 401, 413, 415, 422, 503],
+      body: 'UpdatePassword',
+      access: 'user',
+    },
+    'DELETE /users/me': { statuses: [200, 401, 403, 503], access: 'user' },
+    'GET /users/me/sessions': { statuses: [200, 401, 503], success: 'SessionList', access: 'user' },
+    'DELETE /users/me/sessions/{session_id}': { statuses: [200, 401, 404, 422, 503], access: 'user' },
+    'DELETE /users/{user_id}/sessions': { statuses: [200, 401, 403, 404, 422, 503], access: 'superuser' },
+    'POST /users/': {
+      statuses: [201, 400, 401, 403, 409, 413, 415, 422, 503],
+      success: 'User',
+      body: 'UserCreate',
+      access: 'superuser',
+    },
+    'GET /users/': { statuses: [200, 401, 403, 422, 503], success: 'UserList', access: 'superuser' },
+    'GET /users/{user_id}': { statuses: [200, 401, 403, 404, 422, 503], success: 'User', access: 'user' },
+    'PATCH /users/{user_id}': {
+      statuses: [200, 400, 401, 403, 404, 409, 413, 415, 422, 503],
+      success: 'User',
+      body: 'UserUpdate',
+      access: 'superuser',
+    },
+    'DELETE /users/{user_id}': { statuses: [200, 401, 403, 404, 422, 503], access: 'superuser' },
+    'POST /items/': {
+      statuses: [201, 400, 401, 413, 415, 422, 503],
+      success: 'Item',
+      body: 'ItemCreate',
+      access: 'user',
+    },
+    'POST /users/{user_id}/items/': {
+      statuses: [201, 400, 401, 403, 404, 413, 415, 422, 503],
+      success: 'Item',
+      body: 'ItemCreate',
+      access: 'user',
+    },
+    'GET /items/': { statuses: [200, 401, 422, 503], success: 'ItemList', access: 'user' },
+    'GET /items/{item_id}': { statuses: [200, 401, 404, 422, 503], success: 'Item', access: 'user' },
+    'PATCH /items/{item_id}': {
+      statuses: [200, 400, 401, 404, 413, 415, 422, 503],
+      success: 'Item',
+      body: 'ItemUpdate',
+      access: 'user',
+    },
+    'DELETE /items/{item_id}': { statuses: [200, 401, 404, 422, 503], access: 'user' },
+  }
 
 const ctx = createTestContext()
 let api: OpenApiDocument
@@ -81,11 +135,12 @@ describe('the operations in /openapi.json', () => {
         })
       }
       if (contract.body) {
+        const media = contract.form ? 'application/x-www-form-urlencoded' : 'application/json'
         expect({ key, requestBody: op.requestBody }).toEqual({
           key,
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: { $ref: `#/components/schemas/${contract.body}` } } },
+            content: { [media]: { schema: { $ref: `#/components/schemas/${contract.body}` } } },
           },
         })
       } else {
@@ -101,7 +156,12 @@ describe('the operations in /openapi.json', () => {
     const answering = (status: number) =>
       Object.keys(CONTRACT).filter((key) => CONTRACT[key]!.statuses.includes(status))
     const operation = (key: string) => api.operations().find((o) => o.key === key)?.op
-    expect(answering(201)).toEqual(['POST /users/', 'POST /users/{user_id}/items/'])
+    expect(answering(201)).toEqual([
+      'POST /users/signup',
+      'POST /users/',
+      'POST /items/',
+      'POST /users/{user_id}/items/',
+    ])
     for (const key of answering(201)) {
       const header = operation(key)?.responses['201']?.headers?.Location
       expect({ key, header }).toEqual({ key, header: { description: expect.any(String), schema: { type: 'string' } } })
@@ -117,6 +177,44 @@ describe('the operations in /openapi.json', () => {
     }
   })
 
+  test('protected operations need the OAuth2 bearer token, say who may call them, and declare 401 with its challenge', () => {
+    for (const { key, op } of api.operations()) {
+      const access = CONTRACT[key]!.access
+      expect({ key, security: op.security, access: op['x-access'] }).toEqual({
+        key,
+        security: access ? [{ OAuth2PasswordBearer: [] }] : undefined,
+        access,
+      })
+      if (access) {
+        expect({ key, header: op.responses['401']?.headers?.['WWW-Authenticate'] }).toEqual({
+          key,
+          header: { description: expect.any(String), schema: { type: 'string' } },
+        })
+      }
+      if (access === 'superuser') expect({ key, forbidden: '403' in op.responses }).toEqual({ key, forbidden: true })
+    }
+    expect(doc.components.securitySchemes).toEqual({
+      OAuth2PasswordBearer: {
+        type: 'oauth2',
+        description: expect.any(String),
+        flows: { password: { tokenUrl: '/login/access-token', refreshUrl: '/login/refresh', scopes: {} } },
+      },
+    })
+    const login = api.operations().find((o) => o.key === 'POST /login/access-token')!.op
+    expect(login.responses['429'].headers['Retry-After']).toEqual({
+      description: expect.any(String),
+      schema: { type: 'integer', minimum: 1 },
+    })
+    for (const key of ['GET /users/', 'GET /items/']) {
+      const op = api.operations().find((o) => o.key === key)!.op
+      expect(op.responses['200'].headers['X-Total-Count']).toEqual({
+        description: expect.any(String),
+        schema: { type: 'integer', minimum: 0 },
+      })
+      expect(op['x-total-count']).toBeUndefined()
+    }
+  })
+
   test('no request field or parameter has a `default` (typed clients would have to send it)', () => {
     const withDefault = api.requestSchemas().flatMap(({ at, schema }) =>
       api
@@ -129,10 +227,19 @@ describe('the operations in /openapi.json', () => {
     const reached = new Set(
       api.requestSchemas().flatMap(({ at, schema }) => api.reachable(schema, at).map((r) => r.at)),
     )
-    for (const name of ['UserCreate', 'UserUpdate', 'ItemCreate', 'ItemUpdate'])
-      expect(reached).toContain(`#/components/schemas/${name}`)
-    for (const name of ['UserCreate', 'UserUpdate', 'ItemCreate', 'ItemUpdate'])
-      expect(JSON.stringify(api.schemas[name])).not.toContain('"default"')
+    const models = [
+      'LoginForm',
+      'RefreshRequest',
+      'UserRegister',
+      'UserCreate',
+      'UserUpdate',
+      'UserUpdateMe',
+      'UpdatePassword',
+      'ItemCreate',
+      'ItemUpdate',
+    ]
+    for (const name of models) expect(reached).toContain(`#/components/schemas/${name}`)
+    for (const name of models) expect(JSON.stringify(api.schemas[name])).not.toContain('"default"')
   })
 
   test('documents exactly the routes the app serves, and hides its own', async () => {
@@ -153,10 +260,11 @@ describe('the operations in /openapi.json', () => {
     // validation answer, never the router's 404 or 405, and nothing is written.
     for (const { key, path, method, op } of api.operations()) {
       const url = path.replace(/\{\w+\}/g, '0')
+      const type = Object.keys(op.requestBody?.content ?? {})[0]
       const res = await ctx.request(
         method.toUpperCase(),
         url,
-        op.requestBody ? { body: '', headers: { 'content-type': 'application/json' } } : {},
+        type ? { body: '', headers: { 'content-type': type } } : {},
       )
       expect({ key, status: res.status }).not.toEqual({ key, status: 404 })
       expect({ key, status: res.status }).not.toEqual({ key, status: 405 })

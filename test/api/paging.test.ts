@@ -1,17 +1,21 @@
-// Lists page by id with `offset` (or `skip`) and `limit`, 100 rows when no limit is given. Checked on a
-// database of this file's own, emptied before each test: every row is the test's, so each page is
-// exactly known, whoever else shares the test server.
+// Lists page by id with `offset` (or `skip`) and `limit`, 100 rows when no limit is given, and say
+// how many rows there are in `X-Total-Count`. Checked on a database of this file's own, emptied
+// before each test: every row is the test's, so each page is exactly known, whoever else shares
+// the test server.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { createDatabase } from '../../src/db/database'
 import { createItemsRepository, type ItemsRepository } from '../../src/modules/items/repository'
 import { createUsersRepository, type UsersRepository } from '../../src/modules/users/repository'
-import { createTestContext, type TestContext } from '../support/context'
+import type { Caller } from '../../src/security/tokens'
+import { type Account, createTestContext, type TestContext } from '../support/context'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 
 let scratch: ScratchDatabase
 let ctx: TestContext
 let users: UsersRepository
 let items: ItemsRepository
+let su: Account
+let caller: Caller
 beforeAll(async () => {
   scratch = await createScratchDatabase({ migrated: true })
   ctx = createTestContext({ url: scratch.url })
@@ -24,10 +28,13 @@ afterAll(async () => {
   await scratch?.drop()
 })
 beforeEach(async () => {
-  await ctx.sql`truncate users, items`
+  await ctx.sql`truncate users, items, sessions, login_attempts`
+  su = await ctx.account({ superuser: true })
+  caller = { userId: String(su.id), sessionId: su.sessionId }
 })
 
 const ids = (rows: { id: number }[]) => rows.map((row) => row.id)
+const asSu = (path: string) => ctx.request('GET', path, { token: su.token })
 
 /** `count` rows made directly, in id order. */
 async function insertUsers(count: number): Promise<number[]> {
@@ -40,45 +47,58 @@ async function insertUsers(count: number): Promise<number[]> {
 }
 
 describe('GET /users/', () => {
-  test('lists users ordered by id with their items, paged by offset/skip and limit', async () => {
+  test('lists users ordered by id with their items, paged by offset/skip and limit, with X-Total-Count', async () => {
     const a = await ctx.createUser()
-    const b = await ctx.createUser()
+    const b = await ctx.account()
     const c = await ctx.createUser()
-    await ctx.request('POST', `/users/${b.id}/items/`, { json: { title: 'B item' } })
+    await ctx.request('POST', '/items/', { token: b.token, json: { title: 'B item' } })
 
-    const all = await ctx.request('GET', '/users/?limit=100')
+    const all = await asSu('/users/?limit=100')
     expect(all.status).toBe(200)
-    expect(ids(all.body)).toEqual([a.id, b.id, c.id])
+    expect(ids(all.body)).toEqual([su.id, a.id, b.id, c.id])
+    expect(all.headers.get('x-total-count')).toBe('4')
 
-    const page = await ctx.request('GET', '/users/?offset=0&limit=3')
+    const page = await asSu('/users/?offset=1&limit=3')
     expect(ids(page.body)).toEqual([a.id, b.id, c.id])
+    expect(page.headers.get('x-total-count')).toBe('4')
     expect(page.body[1].items).toEqual([expect.objectContaining({ title: 'B item', owner_id: b.id })])
     for (const user of page.body)
-      expect(Object.keys(user).sort()).toEqual(['created_at', 'email', 'id', 'is_active', 'items'])
+      expect(Object.keys(user).sort()).toEqual([
+        'created_at',
+        'email',
+        'full_name',
+        'id',
+        'is_active',
+        'is_superuser',
+        'items',
+      ])
 
-    expect(ids((await ctx.request('GET', '/users?skip=1&limit=1')).body)).toEqual([b.id])
-    expect(ids((await ctx.request('GET', '/users/?offset=2&limit=5')).body)).toEqual([c.id])
-    expect((await ctx.request('GET', '/users/?offset=3')).body).toEqual([])
+    expect(ids((await asSu('/users?skip=2&limit=1')).body)).toEqual([b.id])
+    expect(ids((await asSu('/users/?offset=3&limit=5')).body)).toEqual([c.id])
+    const past = await asSu('/users/?offset=4')
+    expect(past.body).toEqual([])
+    expect(past.headers.get('x-total-count')).toBe('4')
   })
 
   test('without a limit, a page holds 100 users', async () => {
-    const made = await insertUsers(101)
-    const res = await ctx.request('GET', '/users/')
+    const made = [su.id, ...(await insertUsers(100))]
+    const res = await asSu('/users/')
     expect(res.status).toBe(200)
     expect(ids(res.body)).toEqual(made.slice(0, 100))
-    expect(ids((await ctx.request('GET', '/users/?offset=100')).body)).toEqual(made.slice(100))
+    expect(res.headers.get('x-total-count')).toBe('101')
+    expect(ids((await asSu('/users/?offset=100')).body)).toEqual(made.slice(100))
   })
 })
 
 describe('GET /items/', () => {
   test('lists items ordered by id, paged', async () => {
-    const owner = await ctx.createUser()
-    const a = (await ctx.request('POST', `/users/${owner.id}/items/`, { json: { title: 'list a' } })).body
-    const b = (await ctx.request('POST', `/users/${owner.id}/items/`, { json: { title: 'list b' } })).body
-    const res = await ctx.request('GET', '/items/?offset=0&limit=2')
+    const a = (await ctx.request('POST', '/items/', { token: su.token, json: { title: 'list a' } })).body
+    const b = (await ctx.request('POST', '/items/', { token: su.token, json: { title: 'list b' } })).body
+    const res = await asSu('/items/?offset=0&limit=2')
     expect(res.status).toBe(200)
     expect(res.body).toEqual([a, b])
-    expect((await ctx.request('GET', '/items?skip=1&limit=1')).body).toEqual([b])
+    expect(res.headers.get('x-total-count')).toBe('2')
+    expect((await asSu('/items?skip=1&limit=1')).body).toEqual([b])
   })
 
   test('without a limit, a page holds 100 items', async () => {
@@ -87,24 +107,26 @@ describe('GET /items/', () => {
       insert into items (title, owner_id) select 'page ' || g, ${owner!} from generate_series(1, 101) g
       order by g
       returning id::int`
-    const res = await ctx.request('GET', '/items/?skip=0')
+    const res = await asSu('/items/?skip=0')
     expect(res.status).toBe(200)
     expect(ids(res.body)).toEqual(ids(rows).slice(0, 100))
+    expect(res.headers.get('x-total-count')).toBe('101')
   })
 })
 
 describe('the repositories', () => {
-  test('listUsers pages by offset and limit, ordered by id', async () => {
-    const made = await insertUsers(3)
-    expect(ids(await users.listUsers({ offset: '0', limit: '2' }))).toEqual(made.slice(0, 2))
-    expect(ids(await users.listUsers({ offset: '1', limit: '2' }))).toEqual(made.slice(1, 3))
+  test('listAs (users) pages by offset and limit, ordered by id, with the total', async () => {
+    const made = [su.id, ...(await insertUsers(2))]
+    const first = await users.listAs(caller, { offset: '0', limit: '2' })
+    expect(ids(first.users)).toEqual(made.slice(0, 2))
+    expect(first.total).toBe(3)
+    expect(ids((await users.listAs(caller, { offset: '1', limit: '2' })).users)).toEqual(made.slice(1, 3))
   })
 
-  test('listItems pages by offset and limit, ordered by id', async () => {
-    const [owner] = await insertUsers(1)
-    const a = await items.createItem(String(owner), { title: 'p1' })
-    const b = await items.createItem(String(owner), { title: 'p2' })
-    expect(await items.listItems({ offset: '0', limit: '2' })).toEqual([a, b])
-    expect(await items.listItems({ offset: '1', limit: '2' })).toEqual([b])
+  test('listAs (items) pages by offset and limit, ordered by id, with the total', async () => {
+    const a = await items.createAs(caller, caller.userId, { title: 'p1' })
+    const b = await items.createAs(caller, caller.userId, { title: 'p2' })
+    expect(await items.listAs(caller, { offset: '0', limit: '2' })).toEqual({ items: [a, b], total: 2 })
+    expect(await items.listAs(caller, { offset: '1', limit: '2' })).toEqual({ items: [b], total: 2 })
   })
 })

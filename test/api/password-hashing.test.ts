@@ -12,10 +12,13 @@ let held: Promise<void> | undefined
 const ctx = createTestContext({
   env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE_MAX: '1', PASSWORD_HASH_QUEUE_TIMEOUT_MS: '5000' },
   passwords: (config) =>
-    createPasswordHasher(config.passwordHash, async (password, options) => {
-      hashing.push(password)
-      await held
-      return Bun.password.hash(password, options)
+    createPasswordHasher(config.passwordHash, {
+      hash: async (password, options) => {
+        hashing.push(password)
+        await held
+        return Bun.password.hash(password, options)
+      },
+      verify: (password, hash) => Bun.password.verify(password, hash),
     }),
 })
 afterAll(() => ctx.cleanup())
@@ -23,10 +26,11 @@ afterAll(() => ctx.cleanup())
 test('past the cap and the wait list, sign-ups are 503 with Retry-After and leave no rows', async () => {
   const hashesMayRun = Promise.withResolvers<void>()
   held = hashesMayRun.promise
+  hashing.length = 0 // the login's dummy hash, made when the hasher was
   const emails = Array.from({ length: 6 }, () => uniqueEmail('burst'))
   const answered: number[] = []
   const responses = emails.map((email) =>
-    ctx.request('POST', '/users/', { json: { email, password: 'correct horse battery' } }).then((r) => {
+    ctx.request('POST', '/users/signup', { json: { email, password: 'correct horse battery' } }).then((r) => {
       answered.push(r.status)
       return r
     }),
@@ -43,14 +47,18 @@ test('past the cap and the wait list, sign-ups are 503 with Retry-After and leav
   expect(hashing).toHaveLength(2)
   for (const r of results.filter((r) => r.status === 503)) {
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-    expect(r.body).toEqual({ detail: 'Too many sign-ups at once, try again', code: 'hashing_busy' })
+    expect(r.body).toEqual({ detail: 'Too many sign-ups or logins at once, try again', code: 'hashing_busy' })
   }
   const rows = await ctx.sql`select email from users where email in ${ctx.sql(emails)}`
   expect(rows).toHaveLength(2)
 })
 
 test('the configured argon2id cost is what gets stored', async () => {
-  const user = await ctx.createUser()
-  const [row] = await ctx.sql`select hashed_password from users where id = ${user.id}`
+  held = undefined
+  const res = await ctx.request('POST', '/users/signup', {
+    json: { email: uniqueEmail(), password: 'correct horse battery' },
+  })
+  expect(res.status).toBe(201)
+  const [row] = await ctx.sql`select hashed_password from users where id = ${res.body.id}`
   expect(row!.hashed_password).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
 })

@@ -11,7 +11,7 @@ test('16 concurrent sign-ups with one email: one 201, fifteen 409, one row', asy
   const variants = Array.from({ length: 16 }, (_, i) => (i % 2 ? email.toUpperCase() : email))
   const responses = await Promise.all(
     variants.map((variant) =>
-      ctx.request('POST', '/users/', { json: { email: variant, password: 'correct horse battery' } }),
+      ctx.request('POST', '/users/signup', { json: { email: variant, password: 'correct horse battery' } }),
     ),
   )
   const statuses = responses.map((r) => r.status).sort()

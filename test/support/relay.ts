@@ -7,6 +7,8 @@ export interface Relay {
   /** The test database's URL, through the relay. */
   url: string
   pause(): void
+  /** How many chunks a pause is holding back: nonzero once a query has been sent while paused. */
+  readonly held: number
   /** Delivers what was held back and passes traffic again. */
   resume(): void
   close(): void
@@ -36,6 +38,9 @@ export async function createRelay(): Promise<Relay> {
   return {
     url: url.toString(),
     pause: () => (paused = true),
+    get held() {
+      return held.length
+    },
     resume,
     close: () => {
       resume()

@@ -1,7 +1,9 @@
 // Runs the real entry point (`bun src/index.ts`) as a child process, as an operator would.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { loadConfig } from '../../src/config'
 import { PROJECT_DIR } from '../../src/db/migrations'
+import { createTokenService } from '../../src/security/tokens'
 import { forEachLine } from './lines'
 
 export { PROJECT_DIR }
@@ -18,17 +20,29 @@ const settings = [...readFileSync(join(PROJECT_DIR, '.env.example'), 'utf8').mat
   (m) => m[1]!,
 )
 
+/** The key spawned services sign with (unless a test sets SECRET_KEY itself), so tests can make tokens. */
+export const SERVICE_SECRET_KEY = 'test-only-service-key-0123456789abcdef'
+
+/**
+ * An access token the spawned services accept, for a session that exists nowhere (so a request the
+ * database answers is a 401): for what happens before and around the database, not for access.
+ */
+export async function serviceToken(): Promise<string> {
+  const tokens = createTokenService(loadConfig({ SECRET_KEY: SERVICE_SECRET_KEY }).auth)
+  return (await tokens.issue({ userId: '1', sessionId: crypto.randomUUID() })).token
+}
+
 /**
  * The environment a fresh shell would give the service: every setting empty (its default), so
  * neither the test run's variables nor a developer's `.env` (Bun loads it, but never over a
- * variable that is set) change what is being tested.
+ * variable that is set) change what is being tested; SECRET_KEY is SERVICE_SECRET_KEY.
  */
 export function serviceEnv(env: Record<string, string>): Record<string, string> {
   const base: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env))
     if (value !== undefined && key !== 'TEST_DATABASE_URL') base[key] = value
   for (const name of settings) base[name] = ''
-  return { ...base, PORT: '0', ...env }
+  return { ...base, PORT: '0', SECRET_KEY: SERVICE_SECRET_KEY, ...env }
 }
 
 function collect(stream: ReadableStream<Uint8Array>, into: string[], onLine: () => void) {

@@ -13,7 +13,7 @@ import { type RunningService, runToExit, spawnService } from '../support/service
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
 
-const MIGRATIONS = ['20261125090000_create_users.sql', '20261125090100_create_items.sql']
+const MIGRATIONS = ['20261125090000_create_users.sql', '20261125090100_create_items.sql', '20261201090000_accounts.sql']
 const folders: string[] = []
 const services: RunningService[] = []
 
@@ -45,7 +45,7 @@ const bunRun = (dir: string, args: string[]) =>
 
 function expectAllApplied(output: string) {
   for (const file of MIGRATIONS) expect(output).toContain(`[X] ${file}`)
-  expect(output).toContain('Applied: 2')
+  expect(output).toContain(`Applied: ${MIGRATIONS.length}`)
   expect(output).toContain('Pending: 0')
 }
 

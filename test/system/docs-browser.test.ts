@@ -1,7 +1,8 @@
 // The `/docs` page in a real browser (Debian's Chromium driven by playwright-core): Swagger UI
 // draws the service's operations from `/openapi.json`, every request stays on the service's own
 // origin (no CDN), nothing breaks the strict Content-Security-Policy, and "Try it out" really
-// creates and reads a user through the running app.
+// signs up, logs in through the Authorize button (the OAuth2 password flow) and reads the account
+// through the running app.
 //
 // Without /usr/bin/chromium the browser tests are skipped locally (one warning line), and a CI
 // run (CI=true) fails instead. Set DOCS_SCREENSHOT=/tmp/docs-page.png to keep a screenshot.
@@ -157,6 +158,9 @@ describe.skipIf(chromiumMissing)('/docs in a real browser', () => {
     expect(await page.locator('.information-container .info .title').innerText()).toContain(API_TITLE)
 
     for (const [method, path] of [
+      ['post', '/login/access-token'],
+      ['post', '/users/signup'],
+      ['get', '/users/me'],
       ['post', '/users/'],
       ['get', '/users/'],
       ['get', '/users/{user_id}'],
@@ -176,8 +180,8 @@ describe.skipIf(chromiumMissing)('/docs in a real browser', () => {
     await screenshot(page)
   })
 
-  test('"Try it out" on POST /users/ creates a user', async () => {
-    const block = opblock('post', '/users/')
+  test('"Try it out" on POST /users/signup creates a user', async () => {
+    const block = opblock('post', '/users/signup')
     await tryItOut(block)
     await block.locator('textarea.body-param__text').fill(JSON.stringify({ email, password: 'correct horse battery' }))
     const result = await execute(block)
@@ -190,6 +194,34 @@ describe.skipIf(chromiumMissing)('/docs in a real browser', () => {
     ctx.track(createdId)
     expect(result.body).toContain(`"id": ${createdId}`)
     await screenshot(block, 'post')
+  })
+
+  test('a protected call without logging in is 401', async () => {
+    const block = opblock('get', '/users/me')
+    await tryItOut(block)
+    const result = await execute(block)
+    expect(result.status).toBe('401')
+    expect(result.body).toContain('not_authenticated')
+  })
+
+  test('Authorize logs in with email and password (OAuth2 password flow); GET /users/me then answers', async () => {
+    await page.locator('.auth-wrapper .btn.authorize').click()
+    const dialog = page.locator('.dialog-ux .modal-ux')
+    await dialog.locator('#oauth_username').fill(email)
+    await dialog.locator('#oauth_password').fill('correct horse battery')
+    await dialog.locator('.auth-btn-wrapper .btn.authorize').click()
+    // Swagger UI shows Logout once the token endpoint has answered with a token.
+    await dialog.locator('.auth-btn-wrapper .btn.authorize', { hasText: 'Logout' }).waitFor({ timeout: 15_000 })
+    expect(await dialog.locator('.errors').count()).toBe(0)
+    await screenshot(dialog, 'authorized')
+    await dialog.locator('.btn-done, .close-modal').first().click()
+
+    const block = opblock('get', '/users/me')
+    const result = await execute(block)
+    expect(result.status).toBe('200')
+    expect(result.body).toContain(email)
+    const [session] = await ctx.sql`select 1 from sessions where user_id = ${createdId!}`
+    expect(session).toBeDefined()
   })
 
   test('"Try it out" on GET /users/{user_id} reads it back by its integer id', async () => {
@@ -215,6 +247,9 @@ describe.skipIf(chromiumMissing)('/docs in a real browser', () => {
     const violations = await page.evaluate<string[]>("window.__cspViolations ?? ['(recorder missing)']")
     expect(violations).toEqual([])
     expect(pageErrors).toEqual([])
-    expect(consoleErrors).toEqual([])
+    // Chromium logs the one 401 the test asked for; nothing else may go wrong.
+    const unauthorized = (message: string) => message.includes('status of 401 (Unauthorized)')
+    expect(consoleErrors.filter(unauthorized)).toHaveLength(1)
+    expect(consoleErrors.filter((message) => !unauthorized(message))).toEqual([])
   })
 })

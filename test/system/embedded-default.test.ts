@@ -43,22 +43,34 @@ function trackedHome(dir: string): string {
 }
 
 async function startStopRestart(dir: string, owner?: { uid: number; gid: number }) {
-  const env = { HOME: dir, LANG: '', LC_ALL: 'C' }
+  // As on a fresh machine: no SECRET_KEY either, so tokens are signed with a key made at start.
+  const env = { HOME: dir, LANG: '', LC_ALL: 'C', SECRET_KEY: '' }
   const start = () => spawnService({ command: ['bun', 'run', 'start'], cwd: dir, env, detached: true, ...owner })
 
   const first = await start()
   const email = `embedded-${crypto.randomUUID()}@example.com`
-  const created = await fetch(`${first.url}/users/`, {
+  const created = await fetch(`${first.url}/users/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password: 'correct horse battery' }),
   })
   expect(created.status).toBe(201)
   const { id } = (await created.json()) as { id: number }
-  expect((await fetch(`${first.url}/users/${id}`)).status).toBe(200)
+  /** Logs in at `url` and reads the account back. */
+  const readBack = async (url: string) => {
+    const login = await fetch(`${url}/login/access-token`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: email, password: 'correct horse battery' }),
+    })
+    expect(login.status).toBe(200)
+    const { access_token } = (await login.json()) as { access_token: string }
+    return fetch(`${url}/users/${id}`, { headers: { authorization: `Bearer ${access_token}` } })
+  }
+  expect((await readBack(first.url)).status).toBe(200)
   expect((await fetch(`${first.url}/docs`)).status).toBe(200)
   const log = first.output.join('\n')
   expect(log).toContain('migrations applied')
+  expect(log).toContain('SECRET_KEY is not set')
   expect(log).not.toMatch(/postgres:\/\/[^@\s]*:[^@\s]+@/)
 
   // Ctrl-C in a terminal signals the whole foreground group: the service must still drain and
@@ -74,7 +86,7 @@ async function startStopRestart(dir: string, owner?: { uid: number; gid: number 
 
   const second = await start()
   try {
-    const read = await fetch(`${second.url}/users/${id}`)
+    const read = await readBack(second.url)
     expect(read.status).toBe(200)
     expect(((await read.json()) as { email: string }).email).toBe(email)
     expect(second.output.join('\n')).toContain('up to date')

@@ -28,14 +28,31 @@ describe('migrations', () => {
   test('go up, all the way down, and up again', async () => {
     const up = async () => expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
     const down = async () => expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
+    const all = ['items', 'login_attempts', 'sessions', 'users']
     await up()
+    expect(await tables(scratch.url)).toEqual(all)
+    await down()
     expect(await tables(scratch.url)).toEqual(['items', 'users'])
     await down()
     expect(await tables(scratch.url)).toEqual(['users'])
     await down()
     expect(await tables(scratch.url)).toEqual([])
     await up()
-    expect(await tables(scratch.url)).toEqual(['items', 'users'])
+    expect(await tables(scratch.url)).toEqual(all)
+  })
+
+  test('rows from before the accounts migration keep working: ordinary, active, no name', async () => {
+    expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
+    expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
+    const sql = postgres(scratch.url, { max: 1, onnotice: () => {} })
+    try {
+      await sql`insert into users (email, hashed_password) values ('before@example.com', 'x')`
+      expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
+      const [row] = await sql`select is_active, is_superuser, full_name from users where email = 'before@example.com'`
+      expect(row).toEqual({ is_active: true, is_superuser: false, full_name: null })
+    } finally {
+      await sql.end()
+    }
   })
 })
 

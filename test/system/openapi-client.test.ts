@@ -38,15 +38,29 @@ function fail(step: string, response: Response, error: unknown): never {
   throw new Error(\`\${step}: \${response.status} \${JSON.stringify(error)}\`)
 }
 
-const created = await client.POST('/users/', { body: { email: process.env.CLIENT_EMAIL!, password: 'correct horse battery' } })
-if (!created.data) fail('create user', created.response, created.error)
+const created = await client.POST('/users/signup', { body: { email: process.env.CLIENT_EMAIL!, password: 'correct horse battery' } })
+if (!created.data) fail('sign up', created.response, created.error)
 // Ids only type-check as numbers.
 const userId: number = created.data.id
-const read = await client.GET('/users/{user_id}', { params: { path: { user_id: userId } } })
-if (!read.data) fail('read user', read.response, read.error)
+
+// The OAuth2 password form, as FastAPI's clients send it.
+const login = await client.POST('/login/access-token', {
+  body: { username: process.env.CLIENT_EMAIL!, password: 'correct horse battery' },
+  bodySerializer: (body) => new URLSearchParams(body as Record<string, string>),
+  headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+})
+if (!login.data) fail('log in', login.response, login.error)
+const tokenType: 'bearer' = login.data.token_type
+const expiresIn: number = login.data.expires_in
+client.use({ onRequest: ({ request }) => (request.headers.set('Authorization', \`Bearer \${login.data!.access_token}\`), request) })
+
+const read = await client.GET('/users/me')
+if (!read.data) fail('read me', read.response, read.error)
+const readById = await client.GET('/users/{user_id}', { params: { path: { user_id: userId } } })
+if (!readById.data) fail('read user', readById.response, readById.error)
 
 // Optional fields stay optional: a title alone is enough.
-const item = await client.POST('/users/{user_id}/items/', { params: { path: { user_id: read.data.id } }, body: { title: 'From the typed client' } })
+const item = await client.POST('/items/', { body: { title: 'From the typed client' } })
 if (!item.data) fail('create item', item.response, item.error)
 const itemId: number = item.data.id
 const ownerId: number = item.data.owner_id
@@ -54,12 +68,18 @@ const description: string | null = item.data.description
 
 const listed = await client.GET('/items/', { params: { query: { limit: 1, offset: 0 } } })
 if (!listed.data) fail('list items', listed.response, listed.error)
-const again = await client.GET('/users/{user_id}', { params: { path: { user_id: userId } } })
-if (!again.data) fail('read user again', again.response, again.error)
+const total = listed.response.headers.get('X-Total-Count')
+const again = await client.GET('/users/me')
+if (!again.data) fail('read me again', again.response, again.error)
 const missing = await client.GET('/items/{item_id}', { params: { path: { item_id: Number.MAX_SAFE_INTEGER } } })
 const detail: string | undefined = missing.error && 'detail' in missing.error && typeof missing.error.detail === 'string' ? missing.error.detail : undefined
 // Error codes are typed: a client switches on them.
 const code: 'item_not_found' | 'user_not_found' | undefined = missing.error?.code === 'item_not_found' || missing.error?.code === 'user_not_found' ? missing.error.code : undefined
+const sessions = await client.GET('/users/me/sessions')
+if (!sessions.data) fail('list sessions', sessions.response, sessions.error)
+const loggedOut = await client.POST('/logout')
+const afterLogout = await client.GET('/users/me')
+const unauthorized = afterLogout.response.status
 
 // Compile-time only: ids are not strings, and a response never has a password.
 export function neverCalled() {
@@ -67,16 +87,16 @@ export function neverCalled() {
   void client.GET('/users/{user_id}', { params: { path: { user_id: '1' } } })
   // @ts-expect-error User has no password
   void created.data?.password
-  // @ts-expect-error UserCreate needs a password
-  void client.POST('/users/', { body: { email: 'a@b.co' } })
+  // @ts-expect-error UserRegister needs a password
+  void client.POST('/users/signup', { body: { email: 'a@b.co' } })
   // @ts-expect-error error codes come from a closed list
   if (missing.error?.code === 'no_such_code') return
 }
 
-console.log(JSON.stringify({ user: read.data, item: item.data, itemId, ownerId, description, listed: listed.data, userItems: again.data.items, detail, code }))
+console.log(JSON.stringify({ user: read.data, byId: readById.data, tokenType, expiresIn, item: item.data, itemId, ownerId, description, listed: listed.data, total, userItems: again.data.items, detail, code, sessions: sessions.data, loggedOut: loggedOut.response.status, unauthorized }))
 `
 
-  test('type-checks with ids as numbers, then creates, reads and lists through the running app', async () => {
+  test('type-checks with ids as numbers, then signs up, logs in and works through the running app', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'openapi-client-'))
     try {
       await writeFile(join(dir, 'schema.d.ts'), astToString(await openapiTS(doc)))
@@ -137,7 +157,14 @@ console.log(JSON.stringify({ user: read.data, item: item.data, itemId, ownerId, 
       const result = JSON.parse(out.trim().split('\n').pop()!)
       const userId: number = result.user.id
       expect(userId).toBeInteger()
-      expect(result.user).toMatchObject({ email: clientEmail, is_active: true, items: [] })
+      expect(result.user).toMatchObject({ email: clientEmail, is_active: true, is_superuser: false, items: [] })
+      expect(result.byId).toEqual(result.user)
+      expect(result.tokenType).toBe('bearer')
+      expect(result.expiresIn).toBe(900)
+      expect(result.total).toBe('1')
+      expect(result.sessions).toEqual([expect.objectContaining({ current: true })])
+      expect(result.loggedOut).toBe(200)
+      expect(result.unauthorized).toBe(401)
       expect(result.item).toMatchObject({
         id: result.itemId,
         title: 'From the typed client',

@@ -16,6 +16,7 @@ import {
   rawHttp,
   runServiceToExit,
   runToExit,
+  serviceToken,
   spawnService,
 } from '../support/service'
 import { waitFor } from '../support/wait'
@@ -54,6 +55,17 @@ describe('configuration', () => {
     }
   })
 
+  test('NODE_ENV=production without SECRET_KEY, or with a short key, refuses to start, never echoing the key', async () => {
+    const url = 'postgres://u:p@127.0.0.1:1/none'
+    const missing = await runServiceToExit({ NODE_ENV: 'production', DATABASE_URL: url, SECRET_KEY: '' })
+    expect(missing.exitCode).toBe(1)
+    expect(missing.output).toContain('SECRET_KEY must be set when NODE_ENV=production')
+    const short = await runServiceToExit({ NODE_ENV: 'production', DATABASE_URL: url, SECRET_KEY: 'tiny-secret' })
+    expect(short.exitCode).toBe(1)
+    expect(short.output).toContain("SECRET_KEY's key #1 must be at least 32 bytes")
+    expect(short.output).not.toContain('tiny-secret')
+  })
+
   test('a malformed DATABASE_URL is named but never echoed (it may hold a password)', async () => {
     const { exitCode, output } = await runServiceToExit({ DATABASE_URL: 'mysql://admin:hunter2@db/app' })
     expect(exitCode).toBe(1)
@@ -81,7 +93,7 @@ describe('pending migrations', () => {
     const one = await runServiceToExit({ DATABASE_URL: scratch.url })
     expect(one.exitCode).toBe(1)
     expect(one.output).not.toContain('20261125090000_create_users.sql')
-    expect(one.output).toContain('20261125090100_create_items.sql')
+    expect(one.output).toContain('20261201090000_accounts.sql')
   })
 })
 
@@ -111,7 +123,7 @@ describe('shutdown', () => {
         await released.promise
       })
       await waitFor('the test to hold its lock on users', () => exclusivelyLocked(admin, 'users'))
-      const inFlight = fetch(`${service.url}/users/1`)
+      const inFlight = fetch(`${service.url}/users/1`, { headers: { authorization: `Bearer ${await serviceToken()}` } })
       await waitFor('the request to wait on the lock', async () => (await serviceQueriesWaitingForLock(admin)) === 1)
 
       const signalled = performance.now()
@@ -139,7 +151,8 @@ describe('shutdown', () => {
 
       released.resolve()
       await lock
-      expect((await inFlight).status).toBe(404)
+      // Answered by the database (the token's session exists nowhere): the request finished.
+      expect((await inFlight).status).toBe(401)
       expect(await service.exited).toBe(0)
 
       const logs = service.output.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
@@ -159,7 +172,14 @@ describe('served over HTTP', () => {
     scratch = await createScratchDatabase({ migrated: true })
     service = await spawnService({
       command: ['bun', '--preload', traceLoads, join(PROJECT_DIR, 'src', 'index.ts')],
-      env: { DATABASE_URL: scratch.url, NODE_ENV: 'production', MAX_BODY_BYTES: '1000', SHUTDOWN_DRAIN_SECONDS: '0' },
+      env: {
+        DATABASE_URL: scratch.url,
+        NODE_ENV: 'production',
+        MAX_BODY_BYTES: '1000',
+        SHUTDOWN_DRAIN_SECONDS: '0',
+        FIRST_SUPERUSER_EMAIL: 'root@example.com',
+        FIRST_SUPERUSER_PASSWORD: 'root-password-8f3a',
+      },
     })
   })
   afterAll(async () => {
@@ -168,8 +188,24 @@ describe('served over HTTP', () => {
     await scratch?.drop()
   })
 
+  test('the first superuser is made at start and logs in; its password is in no log line', async () => {
+    const login = await fetch(`${service.url}/login/access-token`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'root@example.com', password: 'root-password-8f3a' }),
+    })
+    expect(login.status).toBe(200)
+    const { access_token } = (await login.json()) as { access_token: string }
+    const users = await fetch(`${service.url}/users/?limit=1`, { headers: { authorization: `Bearer ${access_token}` } })
+    expect(users.status).toBe(200)
+    expect(users.headers.get('x-total-count')).toBe('1')
+    const log = service.output.join('\n')
+    expect(log).toContain('first superuser created')
+    expect(log).not.toContain('root-password-8f3a')
+    expect(log).not.toContain(access_token)
+  })
+
   test('with DATABASE_URL, not one file of the embedded PostgreSQL module is loaded', async () => {
-    expect((await fetch(`${service.url}/users/?limit=1`)).status).toBe(200)
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200)
     expect(service.output.filter((line) => line.startsWith('LOADED'))).toEqual([])
     // The trace does see the module where it is loaded.
     const loaded = await runToExit(['bun', '--preload', traceLoads, '-e', "await import('./src/embedded-postgres')"], {
@@ -219,18 +255,26 @@ describe('served over HTTP', () => {
   })
 
   test('short Host headers and none at all are served like any other (Elysia assumes 4+ characters)', async () => {
-    const body = JSON.stringify({ email: `host-${crypto.randomUUID()}@example.com`, password: 'correct horse battery' })
+    const email = `host-${crypto.randomUUID()}@example.com`
+    const body = JSON.stringify({ email, password: 'correct horse battery' })
     const created = await rawHttp(
       service.url,
-      `POST /users/ HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      `POST /users/signup HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
     )
     expect(created).toStartWith('HTTP/1.1 201')
-    expect(
-      await rawHttp(service.url, 'GET /users/?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
-    ).toStartWith('HTTP/1.1 200')
-    expect(await rawHttp(service.url, 'GET /items/ HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n')).toStartWith(
-      'HTTP/1.1 200',
+    const form = new URLSearchParams({ username: email, password: 'correct horse battery' }).toString()
+    const login = await rawHttp(
+      service.url,
+      `POST /login/access-token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\nConnection: close\r\n\r\n${form}`,
     )
+    expect(login).toStartWith('HTTP/1.1 200')
+    const token = /"access_token":"([^"]+)"/.exec(login)![1]
+    expect(
+      await rawHttp(
+        service.url,
+        `GET /items/ HTTP/1.1\r\nHost:\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+      ),
+    ).toStartWith('HTTP/1.1 200')
     // An HTTP/1.0 health check without Host, as load balancers send it.
     expect(await rawHttp(service.url, 'GET /livez HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.[01] 200/)
     expect(await rawHttp(service.url, 'OPTIONS / HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.[01] 404/)
@@ -278,11 +322,14 @@ describe('a stalled database, over HTTP', () => {
   test('the client gets the JSON 503 with Retry-After, not a reset connection', async () => {
     relay.pause()
     // A fresh connection, and the service's own words if it fails: this test runs late in a long file.
-    const response = await fetch(`${service.url}/users/9223372036854775807`, { keepalive: false }).catch((error) => {
-      throw new Error(
-        `${error} (service exit code: ${service.process.exitCode}); its output:\n${service.output.join('\n')}`,
-      )
-    })
+    const headers = { authorization: `Bearer ${await serviceToken()}` }
+    const response = await fetch(`${service.url}/users/9223372036854775807`, { keepalive: false, headers }).catch(
+      (error) => {
+        throw new Error(
+          `${error} (service exit code: ${service.process.exitCode}); its output:\n${service.output.join('\n')}`,
+        )
+      },
+    )
     expect(response.status).toBe(503)
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect(await response.json()).toEqual({ detail: 'Database did not answer in time', code: 'database_timeout' })

@@ -3,7 +3,19 @@
 import { describe, expect, test } from 'bun:test'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, loadConfig, refuseEmbeddedInProduction } from '../../src/config'
+import { ConfigError, loadConfig, refuseEmbeddedInProduction, refuseWeakKeysInProduction } from '../../src/config'
+
+const KEY = 'k'.repeat(32)
+
+/** The problems loadConfig, then the service's own key check, report for `env`, or none. */
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    refuseWeakKeysInProduction(loadConfig(env))
+    return []
+  } catch (error) {
+    return (error as ConfigError).problems
+  }
+}
 
 describe('loadConfig', () => {
   test('defaults: development, 127.0.0.1:3000, 1 MiB bodies, OWASP argon2id, no drain window', () => {
@@ -24,6 +36,7 @@ describe('loadConfig', () => {
   test('production turns on a drain window; empty values mean the default', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
+      SECRET_KEY: KEY,
       PORT: '',
       DATABASE_PREPARE: 'false',
       DATABASE_URL: 'postgres://u:p@db:5432/app',
@@ -44,10 +57,10 @@ describe('loadConfig', () => {
         return (error as ConfigError).problems
       }
     }
-    expect(refused({ NODE_ENV: 'production' }, 'DATABASE_URL')).toEqual([
+    expect(refused({ NODE_ENV: 'production', SECRET_KEY: KEY }, 'DATABASE_URL')).toEqual([
       'DATABASE_URL must be set when NODE_ENV=production (the embedded PostgreSQL is for development only)',
     ])
-    expect(refused({ NODE_ENV: 'production', DATABASE_URL: '' }, 'DATABASE_URL')).toHaveLength(1)
+    expect(refused({ NODE_ENV: 'production', SECRET_KEY: KEY, DATABASE_URL: '' }, 'DATABASE_URL')).toHaveLength(1)
     expect(refused({}, 'DATABASE_URL')).toEqual([])
     expect(refused({ NODE_ENV: 'development' }, 'DATABASE_URL')).toEqual([])
   })
@@ -74,6 +87,66 @@ describe('loadConfig', () => {
     expect(error.message).toContain('LOG_LEVEL')
     expect(error.message).toContain('DATABASE_URL')
     expect(error.message).not.toContain('pw@')
+  })
+})
+
+describe('authentication settings', () => {
+  test('defaults: 15-minute access tokens, 30-day sessions, open registration, no trusted proxies', () => {
+    const { auth } = loadConfig({})
+    expect(auth).toMatchObject({
+      accessTokenMinutes: 15,
+      refreshTokenDays: 30,
+      openRegistration: true,
+      firstSuperuser: undefined,
+      trustedProxies: [],
+      loginThrottle: { perEmailAndAddress: 5, perAddress: 100, windowSeconds: 900 },
+    })
+  })
+
+  test('without SECRET_KEY, development makes a random 32-byte key per start; the service refuses to start in production', () => {
+    const a = loadConfig({}).auth
+    const b = loadConfig({}).auth
+    expect(a.generatedKey).toBe(true)
+    expect(a.secretKeys).toHaveLength(1)
+    expect(a.secretKeys[0]!.byteLength).toBe(32)
+    expect(Buffer.from(a.secretKeys[0]!).equals(Buffer.from(b.secretKeys[0]!))).toBe(false)
+    expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db/app' })).toEqual([
+      'SECRET_KEY must be set when NODE_ENV=production (at least 32 bytes)',
+    ])
+    // What needs no key (the db:* commands) still loads its configuration.
+    expect(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db/app' }).auth.generatedKey).toBe(true)
+  })
+
+  test('SECRET_KEY holds keys for rotation, comma-separated, as UTF-8 bytes; in production each is at least 32 bytes, never echoed', () => {
+    const { auth } = loadConfig({ SECRET_KEY: ` ${KEY}, old-key-é ` })
+    expect(auth.generatedKey).toBe(false)
+    expect(auth.secretKeys.map((key) => new TextDecoder().decode(key))).toEqual([KEY, 'old-key-é'])
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://u:p@db/app',
+      SECRET_KEY: `${KEY},short-secret`,
+    })
+    expect(problems).toEqual(["SECRET_KEY's key #2 must be at least 32 bytes (got 12)"])
+    expect(problems.join()).not.toContain('short-secret')
+  })
+
+  test('the first superuser needs both settings; trusted proxies are a list', () => {
+    expect(problemsOf({ FIRST_SUPERUSER_EMAIL: 'root@example.com' })).toEqual([
+      'FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together',
+    ])
+    const { auth } = loadConfig({
+      FIRST_SUPERUSER_EMAIL: 'root@example.com',
+      FIRST_SUPERUSER_PASSWORD: 'a long secret',
+      TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2',
+      USERS_OPEN_REGISTRATION: 'false',
+      ACCESS_TOKEN_EXPIRE_MINUTES: '5',
+    })
+    expect(auth).toMatchObject({
+      firstSuperuser: { email: 'root@example.com', password: 'a long secret' },
+      trustedProxies: ['10.0.0.1', '10.0.0.2'],
+      openRegistration: false,
+      accessTokenMinutes: 5,
+    })
   })
 })
 

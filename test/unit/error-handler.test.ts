@@ -10,6 +10,7 @@ import {
   InvalidValueError,
   NotFoundError,
   RateLimitedError,
+  RejectedError,
   UnauthenticatedError,
   UnavailableError,
 } from '../../src/errors'
@@ -24,7 +25,9 @@ const domainErrors: Record<string, () => DomainError> = {
   'not-found': () => new NotFoundError('user_not_found', 'User not found'),
   conflict: () => new ConflictError('email_taken', 'Email already registered'),
   'invalid-value': () => new InvalidValueError('invalid_value', 'Value is not valid for the database'),
+  rejected: () => new RejectedError('incorrect_credentials', 'Incorrect email or password'),
   unauthenticated: () => new UnauthenticatedError('not_authenticated', 'Not authenticated'),
+  'invalid-token': () => new UnauthenticatedError('invalid_token', 'Could not validate credentials'),
   forbidden: () => new ForbiddenError('forbidden', 'Not allowed'),
   'rate-limited': () => new RateLimitedError('rate_limited', 'Too many attempts, try again later', 29.2),
   unavailable: () => new UnavailableError('database_unavailable', 'Database unavailable', 2),
@@ -70,7 +73,9 @@ describe('domain errors', () => {
         code: 'invalid_value',
       },
     ],
+    ['rejected', 400, { detail: 'Incorrect email or password', code: 'incorrect_credentials' }],
     ['unauthenticated', 401, { detail: 'Not authenticated', code: 'not_authenticated' }],
+    ['invalid-token', 401, { detail: 'Could not validate credentials', code: 'invalid_token' }],
     ['forbidden', 403, { detail: 'Not allowed', code: 'forbidden' }],
     ['rate-limited', 429, { detail: 'Too many attempts, try again later', code: 'rate_limited' }],
     ['unavailable', 503, { detail: 'Database unavailable', code: 'database_unavailable' }],
@@ -81,8 +86,9 @@ describe('domain errors', () => {
     expect(response.headers.get('content-type')).toStartWith('application/json')
   })
 
-  test('401 challenges for a bearer token; 403 does not', async () => {
+  test('401 challenges for a bearer token (saying so when the one sent was refused, RFC 6750); 403 does not', async () => {
     expect((await call('/throws/unauthenticated')).headers.get('www-authenticate')).toBe('Bearer')
+    expect((await call('/throws/invalid-token')).headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
     expect((await call('/throws/forbidden')).headers.get('www-authenticate')).toBeNull()
   })
 

@@ -1,74 +1,113 @@
 import { Elysia } from 'elysia'
+import type { AuthGuard } from '../../http/auth'
 import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
-import { pageOf } from '../../paging'
+import { COUNTED, pageOf, TOTAL_COUNT_HEADER } from '../../paging'
 import { itemNotFound } from './errors'
 import { ItemModel, ItemParams, OwnerParams } from './model'
 import type { ItemsRepository } from './repository'
 
-export function itemsRoutes({ items }: { items: ItemsRepository }) {
+// An item that is not the caller's answers 404, like one that does not exist: ids leak nothing.
+export function itemsRoutes({ items, auth }: { items: ItemsRepository; auth: AuthGuard['plugin'] }) {
   return new Elysia({ name: 'items', detail: { tags: ['items'] } })
+    .use(auth)
     .model(ItemModel)
     .model(ErrorModel)
     .post(
-      '/users/:user_id/items/',
-      async ({ params, body, set, status }) => {
-        const item = await items.createItem(params.user_id, body)
+      '/items/',
+      async ({ caller, body, set, status }) => {
+        const item = await items.createAs(caller, caller.userId, body)
         set.headers.location = `/items/${item.id}`
         return status(201, item)
       },
       {
-        params: OwnerParams,
+        auth: 'user',
         body: 'ItemCreate',
-        response: { 201: 'Item', ...errorResponses(400, 404, 413, 415, 422, 503) },
-        detail: { operationId: 'createItemForUser', summary: 'Create an item for a user' },
+        response: { 201: 'Item', ...errorResponses(400, 401, 413, 415, 422, 503) },
+        detail: { operationId: 'createItem', summary: 'Create an item', description: 'Owned by you.' },
       },
     )
-    .get('/items/', ({ query }) => items.listItems(pageOf(query)), {
-      query: PageQuery,
-      response: { 200: 'ItemList', ...errorResponses(422, 503) },
-      detail: { operationId: 'listItems', summary: 'List items', description: 'Ordered by id.' },
-    })
+    .post(
+      '/users/:user_id/items/',
+      async ({ caller, params, body, set, status }) => {
+        const item = await items.createAs(caller, params.user_id, body)
+        set.headers.location = `/items/${item.id}`
+        return status(201, item)
+      },
+      {
+        auth: 'user',
+        params: OwnerParams,
+        body: 'ItemCreate',
+        response: { 201: 'Item', ...errorResponses(400, 401, 403, 404, 413, 415, 422, 503) },
+        detail: {
+          operationId: 'createItemForUser',
+          summary: 'Create an item for a user',
+          description: 'For yourself, or for anyone as a superuser.',
+        },
+      },
+    )
+    .get(
+      '/items/',
+      async ({ caller, query, set }) => {
+        const { items: page, total } = await items.listAs(caller, pageOf(query))
+        set.headers[TOTAL_COUNT_HEADER] = String(total)
+        return page
+      },
+      {
+        auth: 'user',
+        query: PageQuery,
+        response: { 200: 'ItemList', ...errorResponses(401, 422, 503) },
+        detail: {
+          ...COUNTED,
+          operationId: 'listItems',
+          summary: 'List items',
+          description: 'Yours (a superuser: everyone’s), ordered by id; `X-Total-Count` says how many there are.',
+        },
+      },
+    )
     .get(
       '/items/:item_id',
-      async ({ params }) => {
-        const item = await items.getItem(params.item_id)
+      async ({ caller, params }) => {
+        const item = await items.getAs(caller, params.item_id)
         if (!item) throw itemNotFound()
         return item
       },
       {
+        auth: 'user',
         params: ItemParams,
-        response: { 200: 'Item', ...errorResponses(404, 422, 503) },
-        detail: { operationId: 'readItem', summary: 'Read an item' },
+        response: { 200: 'Item', ...errorResponses(401, 404, 422, 503) },
+        detail: { operationId: 'readItem', summary: 'Read an item', description: 'Yours, or any for a superuser.' },
       },
     )
     .patch(
       '/items/:item_id',
-      async ({ params, body }) => {
-        const item = await items.updateItem(params.item_id, body)
+      async ({ caller, params, body }) => {
+        const item = await items.updateAs(caller, params.item_id, body)
         if (!item) throw itemNotFound()
         return item
       },
       {
+        auth: 'user',
         params: ItemParams,
         body: 'ItemUpdate',
-        response: { 200: 'Item', ...errorResponses(400, 404, 413, 415, 422, 503) },
+        response: { 200: 'Item', ...errorResponses(400, 401, 404, 413, 415, 422, 503) },
         detail: {
           operationId: 'updateItem',
           summary: 'Update an item',
-          description: 'Only the fields sent change; `null` clears the description.',
+          description: 'Yours, or any for a superuser. Only the fields sent change; `null` clears the description.',
         },
       },
     )
     .delete(
       '/items/:item_id',
-      async ({ params }) => {
-        if (!(await items.deleteItem(params.item_id))) throw itemNotFound()
+      async ({ caller, params }) => {
+        if (!(await items.deleteAs(caller, params.item_id))) throw itemNotFound()
         return { ok: true as const }
       },
       {
+        auth: 'user',
         params: ItemParams,
-        response: { 200: Ok, ...errorResponses(404, 422, 503) },
-        detail: { operationId: 'deleteItem', summary: 'Delete an item' },
+        response: { 200: Ok, ...errorResponses(401, 404, 422, 503) },
+        detail: { operationId: 'deleteItem', summary: 'Delete an item', description: 'Yours, or any for a superuser.' },
       },
     )
 }

@@ -1,83 +1,207 @@
 import { Elysia } from 'elysia'
+import { RejectedError } from '../../errors'
+import type { AuthGuard } from '../../http/auth'
+import { ValidationFailedError } from '../../http/errors'
 import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
-import { pageOf } from '../../paging'
+import { COUNTED, pageOf, TOTAL_COUNT_HEADER } from '../../paging'
 import type { PasswordHasher } from '../../security/passwords'
-import { userNotFound } from './errors'
+import { registrationClosed } from './errors'
 import { UserModel, UserParams } from './model'
 import type { UsersRepository } from './repository'
 
-export function usersRoutes({ users, passwords }: { users: UsersRepository; passwords: PasswordHasher }) {
+export interface UsersRoutesDependencies {
+  users: UsersRepository
+  passwords: PasswordHasher
+  auth: AuthGuard['plugin']
+  openRegistration: boolean
+}
+
+const incorrectPassword = () => new RejectedError('incorrect_password', 'Incorrect password')
+
+export function usersRoutes({ users, passwords, auth, openRegistration }: UsersRoutesDependencies) {
   return new Elysia({ name: 'users', detail: { tags: ['users'] } })
+    .use(auth)
     .model(UserModel)
     .model(ErrorModel)
     .post(
-      '/users/',
+      '/users/signup',
       async ({ body, set, status }) => {
-        const user = await users.createUser({
+        if (!openRegistration) throw registrationClosed()
+        const user = await users.register({
           email: body.email,
           hashed_password: await passwords.hash(body.password),
+          full_name: body.full_name,
         })
         set.headers.location = `/users/${user.id}`
         return status(201, user)
       },
       {
-        body: 'UserCreate',
-        response: { 201: 'User', ...errorResponses(400, 409, 413, 415, 422, 503) },
+        body: 'UserRegister',
+        response: { 201: 'User', ...errorResponses(400, 403, 409, 413, 415, 422, 503) },
         detail: {
-          operationId: 'createUser',
-          summary: 'Create a user',
-          description: 'The email must not be registered yet, in any letter case.',
+          operationId: 'registerUser',
+          summary: 'Sign up',
+          description:
+            'Open registration (403 when the server turns it off). The email must not be registered yet, in any letter case: as on any service without email verification, a 409 here tells that an email is registered.',
         },
       },
     )
-    .get('/users/', ({ query }) => users.listUsers(pageOf(query)), {
-      query: PageQuery,
-      response: { 200: 'UserList', ...errorResponses(422, 503) },
-      detail: { operationId: 'listUsers', summary: 'List users', description: 'Ordered by id, each with its items.' },
+    .get('/users/me', ({ caller }) => users.getAs(caller, caller.userId), {
+      auth: 'user',
+      response: { 200: 'User', ...errorResponses(401, 503) },
+      detail: { operationId: 'readMe', summary: 'Read your account' },
     })
-    .get(
-      '/users/:user_id',
-      async ({ params }) => {
-        const user = await users.getUser(params.user_id)
-        if (!user) throw userNotFound()
-        return user
+    .patch(
+      '/users/me',
+      async ({ caller, body }) => {
+        const { current_password, ...changes } = body
+        if (changes.email !== undefined) {
+          if (current_password === undefined) {
+            throw new ValidationFailedError([
+              { loc: ['body', 'current_password'], msg: 'Field required to change the email', type: 'missing' },
+            ])
+          }
+          if (!(await passwords.verify(current_password, await users.passwordHashOf(caller)))) {
+            throw incorrectPassword()
+          }
+        }
+        return users.updateOwn(caller, changes)
       },
       {
-        params: UserParams,
-        response: { 200: 'User', ...errorResponses(404, 422, 503) },
-        detail: { operationId: 'readUser', summary: 'Read a user', description: 'With the items it owns.' },
+        auth: 'user',
+        body: 'UserUpdateMe',
+        response: { 200: 'User', ...errorResponses(400, 401, 409, 413, 415, 422, 503) },
+        detail: {
+          operationId: 'updateMe',
+          summary: 'Update your account',
+          description: 'Only the fields sent change. A new email needs `current_password` (400 when wrong).',
+        },
       },
     )
     .patch(
-      '/users/:user_id',
-      async ({ params, body }) => {
-        const { password, ...rest } = body
-        const changes = { ...rest, ...(password !== undefined && { hashed_password: await passwords.hash(password) }) }
-        const user = await users.updateUser(params.user_id, changes)
-        if (!user) throw userNotFound()
-        return user
+      '/users/me/password',
+      async ({ caller, body }) => {
+        const current = await users.passwordHashOf(caller)
+        if (!(await passwords.verify(body.current_password, current))) throw incorrectPassword()
+        if (await passwords.verify(body.new_password, current)) {
+          throw new RejectedError('password_unchanged', 'New password cannot be the same as the current one')
+        }
+        await users.changeOwnPassword(caller, await passwords.hash(body.new_password))
+        return { ok: true as const }
       },
       {
+        auth: 'user',
+        body: 'UpdatePassword',
+        response: { 200: Ok, ...errorResponses(400, 401, 413, 415, 422, 503) },
+        detail: {
+          operationId: 'updatePasswordMe',
+          summary: 'Change your password',
+          description: 'Every other session of the account ends; this one stays.',
+        },
+      },
+    )
+    .delete(
+      '/users/me',
+      async ({ caller }) => {
+        await users.deleteOwn(caller)
+        return { ok: true as const }
+      },
+      {
+        auth: 'user',
+        response: { 200: Ok, ...errorResponses(401, 403, 503) },
+        detail: {
+          operationId: 'deleteMe',
+          summary: 'Delete your account',
+          description: 'With its items and sessions. Superusers may not delete themselves.',
+        },
+      },
+    )
+    .post(
+      '/users/',
+      async ({ caller, body, set, status }) => {
+        // Checked before the hash, which costs far more than the check.
+        await users.requireSuperuser(caller)
+        const { password, ...fields } = body
+        const user = await users.createAs(caller, { ...fields, hashed_password: await passwords.hash(password) })
+        set.headers.location = `/users/${user.id}`
+        return status(201, user)
+      },
+      {
+        auth: 'superuser',
+        body: 'UserCreate',
+        response: { 201: 'User', ...errorResponses(400, 401, 403, 409, 413, 415, 422, 503) },
+        detail: {
+          operationId: 'createUser',
+          summary: 'Create a user',
+          description: 'Superusers only. The email must not be registered yet, in any letter case.',
+        },
+      },
+    )
+    .get(
+      '/users/',
+      async ({ caller, query, set }) => {
+        const { users: page, total } = await users.listAs(caller, pageOf(query))
+        set.headers[TOTAL_COUNT_HEADER] = String(total)
+        return page
+      },
+      {
+        auth: 'superuser',
+        query: PageQuery,
+        response: { 200: 'UserList', ...errorResponses(401, 403, 422, 503) },
+        detail: {
+          ...COUNTED,
+          operationId: 'listUsers',
+          summary: 'List users',
+          description: 'Superusers only. Ordered by id, each with its items; `X-Total-Count` says how many there are.',
+        },
+      },
+    )
+    .get('/users/:user_id', ({ caller, params }) => users.getAs(caller, params.user_id), {
+      auth: 'user',
+      params: UserParams,
+      response: { 200: 'User', ...errorResponses(401, 403, 404, 422, 503) },
+      detail: {
+        operationId: 'readUser',
+        summary: 'Read a user',
+        description: 'Yourself, or anyone for a superuser; with the items it owns.',
+      },
+    })
+    .patch(
+      '/users/:user_id',
+      async ({ caller, params, body }) => {
+        const { password, ...rest } = body
+        if (password !== undefined) await users.requireSuperuser(caller)
+        const changes = { ...rest, ...(password !== undefined && { hashed_password: await passwords.hash(password) }) }
+        return users.updateAs(caller, params.user_id, changes)
+      },
+      {
+        auth: 'superuser',
         params: UserParams,
         body: 'UserUpdate',
-        response: { 200: 'User', ...errorResponses(400, 404, 409, 413, 415, 422, 503) },
+        response: { 200: 'User', ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 503) },
         detail: {
           operationId: 'updateUser',
           summary: 'Update a user',
-          description: 'Only the fields sent change; an empty body changes nothing.',
+          description:
+            'Superusers only. Only the fields sent change; an empty body changes nothing. A new password or deactivation ends all of its sessions.',
         },
       },
     )
     .delete(
       '/users/:user_id',
-      async ({ params }) => {
-        if (!(await users.deleteUser(params.user_id))) throw userNotFound()
+      async ({ caller, params }) => {
+        await users.deleteAs(caller, params.user_id)
         return { ok: true as const }
       },
       {
+        auth: 'superuser',
         params: UserParams,
-        response: { 200: Ok, ...errorResponses(404, 422, 503) },
-        detail: { operationId: 'deleteUser', summary: 'Delete a user', description: 'Its items are deleted with it.' },
+        response: { 200: Ok, ...errorResponses(401, 403, 404, 422, 503) },
+        detail: {
+          operationId: 'deleteUser',
+          summary: 'Delete a user',
+          description: 'Superusers only, and not themselves. Its items and sessions go with it.',
+        },
       },
     )
 }

@@ -1,0 +1,79 @@
+// Logging in and refreshing: what the login routes do, over the users, sessions and throttle
+// repositories, the password hasher and the token service.
+import { RateLimitedError, RejectedError } from '../../errors'
+import type { PasswordHasher } from '../../security/passwords'
+import type { TokenService } from '../../security/tokens'
+import { newRefreshToken, type SessionOrigin, type SessionsRepository } from '../sessions/repository'
+import type { UsersRepository } from '../users/repository'
+import type { Token } from './model'
+import type { LoginAttemptsRepository } from './repository'
+
+/** How often an instance sweeps out old attempts and expired sessions, on the back of a login. */
+const PRUNE_EVERY_MS = 10 * 60 * 1000
+
+const incorrect = () => new RejectedError('incorrect_credentials', 'Incorrect email or password')
+
+export interface LoginDependencies {
+  users: UsersRepository
+  sessions: SessionsRepository
+  attempts: LoginAttemptsRepository
+  passwords: PasswordHasher
+  tokens: TokenService
+}
+
+export function createLoginService({ users, sessions, attempts, passwords, tokens }: LoginDependencies) {
+  let prunedAt = performance.now()
+  // Each login prunes its own address's old attempts; this sweeps what addresses that never came back left.
+  const pruneNowAndThen = () => {
+    if (performance.now() - prunedAt < PRUNE_EVERY_MS) return
+    prunedAt = performance.now()
+    Promise.all([attempts.pruneExpired(), sessions.pruneExpired()]).catch(() => {
+      // Tried again in ten minutes; nothing depends on it meanwhile.
+    })
+  }
+
+  const pair = async (userId: string, sessionId: string, refreshToken: string): Promise<Token> => {
+    const access = await tokens.issue({ userId, sessionId })
+    return {
+      access_token: access.token,
+      token_type: 'bearer',
+      expires_in: access.expiresInSeconds,
+      refresh_token: refreshToken,
+    }
+  }
+
+  return {
+    /**
+     * An unknown email, a wrong password and an inactive account take the same path and the same
+     * time (a password is verified in every case) and get the same 400. Every attempt counts against
+     * the throttle until it succeeds, so concurrent guesses cannot pass the limit.
+     */
+    async login(email: string, password: string, origin: SessionOrigin): Promise<Token> {
+      pruneNowAndThen()
+      const key = email.normalize('NFC').trim().toLowerCase()
+      const reservation = await attempts.reserve(origin.clientAddress, key)
+      if ('retryAfterSeconds' in reservation) {
+        throw new RateLimitedError(
+          'rate_limited',
+          'Too many failed logins, try again later',
+          reservation.retryAfterSeconds,
+        )
+      }
+      const user = await users.findForLogin(key)
+      const matches = await passwords.verify(password, user?.hashed_password)
+      if (!user || !matches || !user.is_active) throw incorrect()
+      await attempts.release(reservation.attemptId)
+      const refresh = newRefreshToken()
+      const sessionId = await sessions.start(user.id, refresh, origin)
+      return pair(user.id, sessionId, refresh.token)
+    },
+
+    async refresh(refreshToken: string, origin: SessionOrigin): Promise<Token> {
+      const next = newRefreshToken()
+      const { userId, sessionId } = await sessions.rotate(refreshToken, next, origin)
+      return pair(userId, sessionId, next.token)
+    },
+  }
+}
+
+export type LoginService = ReturnType<typeof createLoginService>

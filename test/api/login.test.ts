@@ -1,0 +1,200 @@
+// Logging in with the OAuth2 password form: what a success gives, that every failure looks the same
+// (status, body and time), and the throttle on failed logins, counted in PostgreSQL.
+import { afterAll, describe, expect, test } from 'bun:test'
+import { decodeJwt, decodeProtectedHeader } from 'jose'
+import { createTestContext, DEFAULT_PASSWORD, uniqueAddress, uniqueEmail } from '../support/context'
+
+const ctx = createTestContext()
+afterAll(() => ctx.cleanup())
+
+const INCORRECT = { detail: 'Incorrect email or password', code: 'incorrect_credentials' }
+
+describe('POST /login/access-token', () => {
+  test('the OAuth2 form gives a bearer token pair; the access token is an at+jwt naming the user and session', async () => {
+    const user = await ctx.createUser({ email: uniqueEmail('Login') })
+    const res = await ctx.request('POST', '/login/access-token', {
+      form: { grant_type: 'password', username: ` ${user.email.toUpperCase()} `, password: user.password, scope: '' },
+      headers: { 'user-agent': 'login-test/1.0' },
+    })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({
+      access_token: expect.any(String),
+      token_type: 'bearer',
+      expires_in: 900,
+      refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43,}$/),
+    })
+    const header = decodeProtectedHeader(res.body.access_token)
+    expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: expect.any(String) })
+    const claims = decodeJwt(res.body.access_token)
+    expect(claims).toEqual({
+      iss: ctx.config.auth.issuer,
+      aud: ctx.config.auth.audience,
+      sub: String(user.id),
+      sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      iat: expect.any(Number),
+      exp: claims.iat! + 900,
+      jti: expect.any(String),
+    })
+    // The session as stored: only the refresh token's hash, where it came from.
+    const [session] = await ctx.sql`
+      select family, token_hash, user_agent, client_address,
+        extract(epoch from expires_at - created_at)::int as lifetime_seconds
+      from sessions where user_id = ${user.id}`
+    expect(session).toMatchObject({ family: claims.sid, user_agent: 'login-test/1.0', client_address: ctx.peer })
+    expect(session!.lifetime_seconds).toBe(30 * 86400)
+    expect(Buffer.from(session!.token_hash).toString()).not.toContain(res.body.refresh_token)
+    const me = await ctx.request('GET', '/users/me', { token: res.body.access_token })
+    expect(me.body.id).toBe(user.id)
+  })
+
+  test('an unknown email, a wrong password and an inactive account all get the same 400', async () => {
+    const user = await ctx.createUser()
+    const inactive = await ctx.createUser({ active: false })
+    for (const [email, password] of [
+      [uniqueEmail('nobody'), DEFAULT_PASSWORD],
+      [user.email, 'not the password'],
+      [inactive.email, inactive.password],
+      ['not an email at all', DEFAULT_PASSWORD],
+    ] as const) {
+      const res = await ctx.login(email, password, { peer: uniqueAddress() })
+      expect({ email, status: res.status, body: res.body }).toEqual({ email, status: 400, body: INCORRECT })
+    }
+    expect(await ctx.sql`select 1 from sessions where user_id in ${ctx.sql([user.id, inactive.id])}`).toHaveLength(0)
+  })
+
+  test('the form is required: JSON is 415, missing fields or another grant_type are 422', async () => {
+    const json = await ctx.request('POST', '/login/access-token', { json: { username: 'a@b.co', password: 'x' } })
+    expect(json.status).toBe(415)
+    expect(json.body).toEqual({
+      detail: 'Content-Type must be application/x-www-form-urlencoded',
+      code: 'unsupported_media_type',
+    })
+    const missing = await ctx.request('POST', '/login/access-token', { form: {} })
+    expect(missing.status).toBe(422)
+    expect(missing.body.detail.map((d: { loc: string[] }) => d.loc[1])).toEqual(['username', 'password'])
+    const grant = await ctx.request('POST', '/login/access-token', {
+      form: { grant_type: 'client_credentials', username: 'a@b.co', password: 'x' },
+    })
+    expect(grant.status).toBe(422)
+    expect(grant.body.detail[0].loc).toEqual(['body', 'grant_type'])
+  })
+
+  test('a failed login takes as long for an unknown email as for a wrong password (medians within 25%)', async () => {
+    // 20 tries each, interleaved, each from an address of its own, so the throttle never answers.
+    const users = await Promise.all(Array.from({ length: 4 }, () => ctx.createUser()))
+    const timed = async (email: string) => {
+      const started = performance.now()
+      const res = await ctx.login(email, 'not the password', { peer: uniqueAddress() })
+      expect(res.status).toBe(400)
+      return performance.now() - started
+    }
+    const unknown: number[] = []
+    const wrong: number[] = []
+    await timed(users[0]!.email) // warm-up
+    for (let i = 0; i < 20; i++) {
+      unknown.push(await timed(uniqueEmail('ghost')))
+      wrong.push(await timed(users[i % users.length]!.email))
+    }
+    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+    const ratio = median(unknown) / median(wrong)
+    expect(ratio).toBeGreaterThan(0.75)
+    expect(ratio).toBeLessThan(1.25)
+  })
+})
+
+describe('throttling failed logins', () => {
+  const failures = (email: string, peer: string, count: number) =>
+    Promise.all(Array.from({ length: count }, () => ctx.login(email, 'wrong password', { peer })))
+
+  test('the 6th failed login for one email from one address within 15 minutes is 429, the right password too', async () => {
+    const user = await ctx.createUser()
+    const peer = uniqueAddress()
+    for (let i = 0; i < 5; i++) expect((await ctx.login(user.email, 'wrong password', { peer })).status).toBe(400)
+    const blocked = await ctx.login(user.email, user.password, { peer })
+    expect(blocked.status).toBe(429)
+    expect(blocked.body).toEqual({ detail: 'Too many failed logins, try again later', code: 'rate_limited' })
+    // Until the oldest of the five leaves the window: just under 15 minutes from now.
+    const retry = Number(blocked.headers.get('retry-after'))
+    expect(retry).toBeGreaterThan(890)
+    expect(retry).toBeLessThanOrEqual(900)
+
+    // From another address the same account logs in: nobody can lock a user out from elsewhere.
+    expect((await ctx.login(user.email, user.password, { peer: uniqueAddress() })).status).toBe(200)
+    // Another email from the blocked address is not blocked either.
+    const other = await ctx.createUser()
+    expect((await ctx.login(other.email, other.password, { peer })).status).toBe(200)
+  })
+
+  test('Retry-After counts down to when the oldest failure leaves the window; then logins work again', async () => {
+    const user = await ctx.createUser()
+    const peer = uniqueAddress()
+    await failures(user.email, peer, 5)
+    await ctx.sql`update login_attempts set attempted_at = attempted_at - interval '10 minutes' where client_address = ${peer}`
+    const blocked = await ctx.login(user.email, user.password, { peer })
+    expect(blocked.status).toBe(429)
+    const retry = Number(blocked.headers.get('retry-after'))
+    expect(retry).toBeGreaterThan(290)
+    expect(retry).toBeLessThanOrEqual(300)
+    await ctx.sql`update login_attempts set attempted_at = attempted_at - interval '5 minutes' where client_address = ${peer}`
+    expect((await ctx.login(user.email, user.password, { peer })).status).toBe(200)
+    // The login pruned the address's expired attempts.
+    expect(await ctx.sql`select 1 from login_attempts where client_address = ${peer}`).toHaveLength(0)
+  })
+
+  test('five failures sent at once cannot slip past the limit: the 6th is 429', async () => {
+    const user = await ctx.createUser()
+    const peer = uniqueAddress()
+    const statuses = (await failures(user.email, peer, 8)).map((r) => r.status).sort()
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 429, 429, 429])
+    expect((await ctx.login(user.email, user.password, { peer })).status).toBe(429)
+    const [{ count }] = await ctx.sql<[{ count: number }]>`
+      select count(*)::int as count from login_attempts where client_address = ${peer}`
+    expect(count).toBe(5)
+  })
+
+  test('unknown emails count like known ones', async () => {
+    const email = uniqueEmail('ghost')
+    const peer = uniqueAddress()
+    await failures(email, peer, 5)
+    const blocked = await ctx.login(email, 'anything at all', { peer })
+    expect(blocked.status).toBe(429)
+  })
+
+  test('one address gets 100 failures in 15 minutes, across all emails', async () => {
+    const peer = uniqueAddress()
+    await ctx.sql`
+      insert into login_attempts (client_address, email)
+      select ${peer}, 'spray-' || g || '@example.com' from generate_series(1, 99) g`
+    expect((await ctx.login(uniqueEmail('spray'), 'wrong', { peer })).status).toBe(400)
+    const user = await ctx.createUser()
+    const blocked = await ctx.login(user.email, user.password, { peer })
+    expect(blocked.status).toBe(429)
+    expect((await ctx.login(user.email, user.password, { peer: uniqueAddress() })).status).toBe(200)
+  })
+
+  test('X-Forwarded-For names the client only when the socket is a trusted proxy', async () => {
+    const proxy = uniqueAddress()
+    const behind = createTestContext({ env: { TRUSTED_PROXIES: `${proxy}, 192.0.2.1` } })
+    try {
+      const user = await behind.createUser()
+      const client = uniqueAddress()
+      const viaProxy = { peer: proxy, headers: { 'x-forwarded-for': `203.0.113.9, ${client}, 192.0.2.1` } }
+      for (let i = 0; i < 5; i++) await behind.login(user.email, 'wrong', viaProxy)
+      expect((await behind.login(user.email, user.password, viaProxy)).status).toBe(429)
+      const counted =
+        await behind.sql`select distinct client_address from login_attempts where email = ${user.email.toLowerCase()}`
+      expect(counted.map((row) => row.client_address)).toEqual([client])
+
+      // Anyone else's X-Forwarded-For is ignored: the socket is the client.
+      const direct = uniqueAddress()
+      const spoofed = { peer: direct, headers: { 'x-forwarded-for': client } }
+      const res = await behind.login(user.email, user.password, spoofed)
+      expect(res.status).toBe(200)
+      const [session] = await behind.sql`select client_address from sessions where user_id = ${user.id}`
+      expect(session!.client_address).toBe(direct)
+      await behind.sql`delete from login_attempts where client_address = ${client}`
+    } finally {
+      await behind.cleanup()
+    }
+  })
+})
