@@ -2,6 +2,7 @@
 // (status, body and time), and the throttle on failed logins, counted in PostgreSQL.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
+import { UnavailableError } from '../../src/errors'
 import { createTestContext, DEFAULT_PASSWORD, uniqueAddress, uniqueEmail } from '../support/context'
 
 const ctx = createTestContext()
@@ -150,6 +151,25 @@ describe('throttling failed logins', () => {
     const [{ count }] = await ctx.sql<[{ count: number }]>`
       select count(*)::int as count from login_attempts where client_address = ${peer}`
     expect(count).toBe(5)
+  })
+
+  test('a login the service could not finish (hashing busy: 503) is not a failed login', async () => {
+    const busy = createTestContext({
+      passwords: () => ({
+        hash: () => Promise.reject(new Error('not used')),
+        verify: () =>
+          Promise.reject(new UnavailableError('hashing_busy', 'Too many sign-ups or logins at once, try again')),
+      }),
+    })
+    try {
+      const user = await busy.createUser()
+      const peer = uniqueAddress()
+      for (let i = 0; i < 6; i++) expect((await busy.login(user.email, user.password, { peer })).status).toBe(503)
+      expect(await busy.sql`select 1 from login_attempts where client_address = ${peer}`).toHaveLength(0)
+      expect((await ctx.login(user.email, user.password, { peer })).status).toBe(200)
+    } finally {
+      await busy.cleanup()
+    }
   })
 
   test('unknown emails count like known ones', async () => {

@@ -59,8 +59,16 @@ export function createLoginService({ users, sessions, attempts, passwords, token
           reservation.retryAfterSeconds,
         )
       }
-      const user = await users.findForLogin(key)
-      const matches = await passwords.verify(password, user?.hashed_password)
+      let user: Awaited<ReturnType<typeof users.findForLogin>>
+      let matches: boolean
+      try {
+        user = await users.findForLogin(key)
+        matches = await passwords.verify(password, user?.hashed_password)
+      } catch (error) {
+        // Not a failed login but a failed service (hashing or the database busy): it must not count.
+        await attempts.release(reservation.attemptId).catch(() => {})
+        throw error
+      }
       if (!user || !matches || !user.is_active) throw incorrect()
       await attempts.release(reservation.attemptId)
       const refresh = newRefreshToken()
