@@ -85,14 +85,12 @@ CREATE TABLE public.schema_migrations (
 --
 
 CREATE TABLE public.sessions (
-    id bigint NOT NULL,
-    family uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     user_id bigint NOT NULL,
     token_hash bytea NOT NULL,
-    created_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     last_used_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
-    rotated_at timestamp with time zone,
     revoked_at timestamp with time zone,
     user_agent text,
     client_address text
@@ -100,16 +98,13 @@ CREATE TABLE public.sessions (
 
 
 --
--- Name: sessions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+-- Name: spent_refresh_tokens; Type: TABLE; Schema: public; Owner: -
 --
 
-ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.sessions_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
+CREATE TABLE public.spent_refresh_tokens (
+    token_hash bytea NOT NULL,
+    session_id uuid NOT NULL,
+    spent_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 
@@ -183,6 +178,14 @@ ALTER TABLE ONLY public.sessions
 
 
 --
+-- Name: spent_refresh_tokens spent_refresh_tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.spent_refresh_tokens
+    ADD CONSTRAINT spent_refresh_tokens_pkey PRIMARY KEY (token_hash);
+
+
+--
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -212,13 +215,6 @@ CREATE INDEX login_attempts_attempted_at_idx ON public.login_attempts USING btre
 
 
 --
--- Name: sessions_current_key; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE UNIQUE INDEX sessions_current_key ON public.sessions USING btree (family) WHERE (rotated_at IS NULL);
-
-
---
 -- Name: sessions_expires_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -229,7 +225,14 @@ CREATE INDEX sessions_expires_at_idx ON public.sessions USING btree (expires_at)
 -- Name: sessions_user_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id) WHERE (rotated_at IS NULL);
+CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id);
+
+
+--
+-- Name: spent_refresh_tokens_session_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX spent_refresh_tokens_session_id_idx ON public.spent_refresh_tokens USING btree (session_id);
 
 
 --
@@ -253,6 +256,14 @@ ALTER TABLE ONLY public.items
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: spent_refresh_tokens spent_refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.spent_refresh_tokens
+    ADD CONSTRAINT spent_refresh_tokens_session_id_fkey FOREIGN KEY (session_id) REFERENCES public.sessions(id) ON DELETE CASCADE;
 
 
 --

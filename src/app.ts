@@ -7,6 +7,7 @@ import { createDatabase } from './db/database'
 import { docs } from './docs'
 import { createAuthGuard } from './http/auth'
 import { parseBody } from './http/body'
+import { createClientAddress } from './http/client-address'
 import { errorHandler } from './http/error-handler'
 import { requestLog } from './http/request-log'
 import { createRouteLookup, type RouteLookup } from './http/route-lookup'
@@ -14,9 +15,10 @@ import { createLogger, type Logger } from './logger'
 import { healthRoutes, type Lifecycle } from './modules/health'
 import { itemsRoutes } from './modules/items'
 import { createItemsRepository } from './modules/items/repository'
-import { LOGIN_PATH, loginRoutes } from './modules/login'
+import { loginRoutes } from './modules/login'
 import { createLoginAttemptsRepository } from './modules/login/repository'
 import { createLoginService } from './modules/login/service'
+import { createPasswordThrottle } from './modules/login/throttle'
 import { sessionsRoutes } from './modules/sessions'
 import { createSessionsRepository } from './modules/sessions/repository'
 import { usersRoutes } from './modules/users'
@@ -48,13 +50,15 @@ export function createApp({
   const items = createItemsRepository(db)
   const sessions = createSessionsRepository(db, { lifetimeDays: config.auth.refreshTokenDays })
   const attempts = createLoginAttemptsRepository(db, config.auth.loginThrottle)
-  const login = createLoginService({ users, sessions, attempts, passwords, tokens })
+  const throttle = createPasswordThrottle(attempts)
+  const login = createLoginService({ users, sessions, attempts, throttle, passwords, tokens })
   const guard = createAuthGuard({ tokens, findCaller: sessions.findCaller })
   const auth = guard.plugin
-  const trustedProxies = new Set(config.auth.trustedProxies)
+  const clientAddress = createClientAddress(config.auth.trustedProxies)
 
-  // The error handler comes first, so it covers every route, yet answers 405 versus 404, and 401 or
-  // 403 ahead of a bad body, from the route table, which is complete only at the end.
+  // The error handler and the body reader come first, so they cover every route, yet answer from the
+  // route table (405 versus 404; 401 or 403 ahead of a bad body; a form or JSON), which is complete
+  // only at the end.
   let routes: RouteLookup | undefined
 
   // Every response goes through the hooks (request ids, logs): no Bun static routes.
@@ -72,11 +76,20 @@ export function createApp({
     )
     .onParse(
       { as: 'global' },
-      parseBody(config.maxBodyBytes, (path) => path === LOGIN_PATH),
+      parseBody(config.maxBodyBytes, (method, path) => routes?.takesForm(method, path) ?? false),
     )
     .use(healthRoutes({ db, lifecycle }))
-    .use(loginRoutes({ login, sessions, trustedProxies, auth }))
-    .use(usersRoutes({ users, passwords, auth, openRegistration: config.auth.openRegistration }))
+    .use(loginRoutes({ login, sessions, clientAddress, auth }))
+    .use(
+      usersRoutes({
+        users,
+        passwords,
+        throttle,
+        clientAddress,
+        auth,
+        openRegistration: config.auth.openRegistration,
+      }),
+    )
     .use(sessionsRoutes({ sessions, auth }))
     .use(itemsRoutes({ items, auth }))
   // `.use` adds the docs routes to this same app; its document describes every route but theirs.

@@ -3,31 +3,38 @@ alter table users
   add column is_superuser boolean not null default false,
   add column full_name text;
 
--- One row per refresh token ever issued. A login starts a session (`family`, the `sid` of its access
--- tokens); each refresh marks the token it used (`rotated_at`) and adds the next one. Only a hash of a
--- token is kept. A token presented again after its rotation revokes the whole family.
+-- One row per session (a login, and the family of refresh tokens that follow it; its id is the
+-- `sid` of its access tokens). Only a hash of its current refresh token is kept. Refreshing and
+-- revoking both update this one row, so its lock orders them: a revocation never misses a token
+-- that a concurrent refresh was issuing.
 create table sessions (
-  id bigint generated always as identity primary key,
-  family uuid not null,
+  id uuid primary key default gen_random_uuid(),
   user_id bigint not null references users (id) on delete cascade,
   token_hash bytea not null unique,
-  -- When the session began (the login), when this token was issued, and the session's absolute end.
-  created_at timestamptz not null,
+  created_at timestamptz not null default now(),
   last_used_at timestamptz not null default now(),
+  -- The absolute end: refreshing never extends it.
   expires_at timestamptz not null,
-  rotated_at timestamptz,
   revoked_at timestamptz,
   user_agent text,
   client_address text
 );
 
--- A session has one current token: this index makes a second one impossible (a double refresh
--- cannot fork a session) and is what every request's liveness check reads.
-create unique index sessions_current_key on sessions (family) where rotated_at is null;
-create index sessions_user_id_idx on sessions (user_id) where rotated_at is null;
+create index sessions_user_id_idx on sessions (user_id);
 create index sessions_expires_at_idx on sessions (expires_at);
 
--- Failed (and in-flight) logins, for throttling by client address and email across instances.
+-- Hashes of the refresh tokens a session has already swapped for new ones: presenting one again is
+-- a replay (a stolen copy, or a client's retry), and ends the session.
+create table spent_refresh_tokens (
+  token_hash bytea primary key,
+  session_id uuid not null references sessions (id) on delete cascade,
+  spent_at timestamptz not null default now()
+);
+
+create index spent_refresh_tokens_session_id_idx on spent_refresh_tokens (session_id);
+
+-- Failed (and in-flight) logins and password checks, for throttling by client address and email
+-- across instances.
 create table login_attempts (
   id bigint generated always as identity primary key,
   client_address text not null,
@@ -40,5 +47,6 @@ create index login_attempts_attempted_at_idx on login_attempts (attempted_at);
 
 -- migrate:down
 drop table login_attempts;
+drop table spent_refresh_tokens;
 drop table sessions;
 alter table users drop column full_name, drop column is_superuser;

@@ -67,16 +67,16 @@ function parseForm(text: string): Record<string, string> {
 
 /**
  * Elysia `parse` hook for every route with a body. An absent or empty body reads as `{}`, so
- * validation answers 422 naming each missing field. `takesForm` says which paths take a form.
+ * validation answers 422 naming each missing field. `takesForm` says which operations take a form.
  */
-export function parseBody(maxBytes: number, takesForm: (path: string) => boolean) {
+export function parseBody(maxBytes: number, takesForm: (method: string, path: string) => boolean) {
   return async ({ request, path }: { request: Request; path: string }): Promise<unknown> => {
     if (!BODY_METHODS.has(request.method)) return {}
     const declared = request.headers.get('content-length')
     if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes)
     if (request.body === null || declared === '0') return {}
     const type = mediaType(request.headers.get('content-type') ?? '')
-    const form = takesForm(path)
+    const form = takesForm(request.method, path)
     if (form ? type !== FORM : !isJson(type)) {
       // A body may still turn out to be empty (chunked with no data): that is not a type problem.
       const text = await readText(request.body, maxBytes)

@@ -12,13 +12,17 @@ export function withPeer(request: Request, address: string | undefined): Request
 }
 
 /** What a request served without a socket (`app.handle` in tests and tools) counts as. */
-export const UNKNOWN_PEER = 'unknown'
+const UNKNOWN_PEER = 'unknown'
 
-export function clientAddressOf(request: Request, trustedProxies: ReadonlySet<string>): string {
-  let address = peers.get(request) ?? UNKNOWN_PEER
-  if (!trustedProxies.has(address)) return address
-  // Each proxy appends the address it got the request from: read from the right, past our own proxies.
-  const forwarded = (request.headers.get('x-forwarded-for') ?? '').split(',').map(normalise).filter(Boolean)
-  while (forwarded.length > 0 && trustedProxies.has(address)) address = forwarded.pop()!
-  return address
+/** The client's address of a request, given the proxies (TRUSTED_PROXIES) whose word is taken. */
+export function createClientAddress(trustedProxies: readonly string[]): (request: Request) => string {
+  const trusted = new Set(trustedProxies.map(normalise))
+  return (request) => {
+    let address = peers.get(request) ?? UNKNOWN_PEER
+    if (!trusted.has(address)) return address
+    // Each proxy appends the address it got the request from: read from the right, past our own proxies.
+    const forwarded = (request.headers.get('x-forwarded-for') ?? '').split(',').map(normalise).filter(Boolean)
+    while (forwarded.length > 0 && trusted.has(address)) address = forwarded.pop()!
+    return address
+  }
 }

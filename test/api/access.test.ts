@@ -103,7 +103,9 @@ const snapshot = async ({ owner, itemId }: Fixture) => ({
     ...(await ctx.sql`select email, full_name, is_active, is_superuser, hashed_password from users where id = ${owner.id}`),
   ],
   items: [...(await ctx.sql`select id, title, description from items where owner_id = ${owner.id} order by id`)],
-  sessions: [...(await ctx.sql`select family, revoked_at from sessions where user_id = ${owner.id} order by id`)],
+  sessions: [
+    ...(await ctx.sql`select id, token_hash, revoked_at from sessions where user_id = ${owner.id} order by id`),
+  ],
   item: itemId,
 })
 
@@ -185,7 +187,7 @@ describe('bad tokens', () => {
     expect((await ctx.request('POST', '/logout', { token: revoked.token })).status).toBe(200)
     bad["a revoked session's"] = revoked.token
     const superseded = await ctx.account({ superuser: true })
-    await ctx.sql`update sessions set expires_at = now() - interval '1 second' where family = ${superseded.sessionId}`
+    await ctx.sql`update sessions set expires_at = now() - interval '1 second' where id = ${superseded.sessionId}`
     bad["an expired session's"] = superseded.token
   })
 

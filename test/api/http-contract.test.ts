@@ -200,8 +200,10 @@ describe('order of checks on protected routes', () => {
         expect(res.body.code).toBe(token === undefined ? 'not_authenticated' : 'invalid_token')
         expect(res.text).not.toContain('title')
       }
-      expect((await ctx.request('GET', '/items/abc', { token })).status).toBe(401)
-      expect((await ctx.request('GET', '/items/?limit=0', { token })).status).toBe(401)
+      for (const method of ['GET', 'HEAD']) {
+        expect((await ctx.request(method, '/items/abc', { token })).status).toBe(401)
+        expect((await ctx.request(method, '/items/?limit=0', { token })).status).toBe(401)
+      }
     }
   })
 

@@ -38,10 +38,10 @@ describe('POST /login/access-token', () => {
     })
     // The session as stored: only the refresh token's hash, where it came from.
     const [session] = await ctx.sql`
-      select family, token_hash, user_agent, client_address,
+      select id, token_hash, user_agent, client_address,
         extract(epoch from expires_at - created_at)::int as lifetime_seconds
       from sessions where user_id = ${user.id}`
-    expect(session).toMatchObject({ family: claims.sid, user_agent: 'login-test/1.0', client_address: ctx.peer })
+    expect(session).toMatchObject({ id: claims.sid, user_agent: 'login-test/1.0', client_address: ctx.peer })
     expect(session!.lifetime_seconds).toBe(30 * 86400)
     expect(Buffer.from(session!.token_hash).toString()).not.toContain(res.body.refresh_token)
     const me = await ctx.request('GET', '/users/me', { token: res.body.access_token })
@@ -63,6 +63,15 @@ describe('POST /login/access-token', () => {
     expect(await ctx.sql`select 1 from sessions where user_id in ${ctx.sql([user.id, inactive.id])}`).toHaveLength(0)
   })
 
+  test('token answers are never cached (Cache-Control: no-store), from the login and the refresh', async () => {
+    const user = await ctx.createUser()
+    const login = await ctx.login(user.email, user.password)
+    expect(login.headers.get('cache-control')).toBe('no-store')
+    const refreshed = await ctx.request('POST', '/login/refresh', { json: { refresh_token: login.body.refresh_token } })
+    expect(refreshed.status).toBe(200)
+    expect(refreshed.headers.get('cache-control')).toBe('no-store')
+  })
+
   test('the form is required: JSON is 415, missing fields or another grant_type are 422', async () => {
     const json = await ctx.request('POST', '/login/access-token', { json: { username: 'a@b.co', password: 'x' } })
     expect(json.status).toBe(415)
@@ -70,6 +79,12 @@ describe('POST /login/access-token', () => {
       detail: 'Content-Type must be application/x-www-form-urlencoded',
       code: 'unsupported_media_type',
     })
+    // With a trailing slash too: it is the same route.
+    const slash = await ctx.request('POST', '/login/access-token/', { json: { username: 'a@b.co', password: 'x' } })
+    expect(slash.status).toBe(415)
+    const user = await ctx.createUser()
+    const form = { username: user.email, password: user.password }
+    expect((await ctx.request('POST', '/login/access-token/', { form })).status).toBe(200)
     const missing = await ctx.request('POST', '/login/access-token', { form: {} })
     expect(missing.status).toBe(422)
     expect(missing.body.detail.map((d: { loc: string[] }) => d.loc[1])).toEqual(['username', 'password'])
@@ -170,6 +185,38 @@ describe('throttling failed logins', () => {
     } finally {
       await busy.cleanup()
     }
+  })
+
+  test('a wrong current password counts like a failed login: a stolen token cannot be used to guess the password', async () => {
+    const owner = await ctx.account()
+    const peer = uniqueAddress()
+    const change = (current_password: string) =>
+      ctx.request('PATCH', '/users/me/password', {
+        token: owner.token,
+        peer,
+        json: { current_password, new_password: 'a guessed new password' },
+      })
+    for (let i = 0; i < 5; i++) expect((await change(`guess ${i}`)).status).toBe(400)
+    const blocked = await change(owner.password)
+    expect(blocked.status).toBe(429)
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(890)
+    const email = await ctx.request('PATCH', '/users/me', {
+      token: owner.token,
+      peer,
+      json: { email: uniqueEmail('moved'), current_password: owner.password },
+    })
+    expect(email.status).toBe(429)
+    expect((await ctx.login(owner.email, owner.password, { peer })).status).toBe(429)
+    const [row] = await ctx.sql`select email, hashed_password from users where id = ${owner.id}`
+    expect(row!.email).toBe(owner.email)
+    expect(await Bun.password.verify(owner.password, row!.hashed_password)).toBe(true)
+    // The owner, from elsewhere, is not locked out; a right password does not count.
+    const elsewhere = await ctx.request('PATCH', '/users/me/password', {
+      token: owner.token,
+      json: { current_password: owner.password, new_password: 'the owner’s new password' },
+    })
+    expect(elsewhere.status).toBe(200)
+    expect(await ctx.sql`select 1 from login_attempts where client_address = ${ctx.peer}`).toHaveLength(0)
   })
 
   test('unknown emails count like known ones', async () => {

@@ -28,7 +28,7 @@ afterAll(async () => {
   await scratch?.drop()
 })
 beforeEach(async () => {
-  await ctx.sql`truncate users, items, sessions, login_attempts`
+  await ctx.sql`truncate users, items, sessions, spent_refresh_tokens, login_attempts`
   su = await ctx.account({ superuser: true })
   caller = { userId: String(su.id), sessionId: su.sessionId }
 })

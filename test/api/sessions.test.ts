@@ -2,7 +2,11 @@
 // ended any way (logout, revocation, expiry) stops its access tokens at once. Listing shows sessions,
 // never tokens.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { createTestContext } from '../support/context'
+import { decodeJwt } from 'jose'
+import postgres from 'postgres'
+import { createTestContext, databaseUrl } from '../support/context'
+import { serviceQueriesWaitingForLock } from '../support/locks'
+import { waitFor } from '../support/wait'
 
 const ctx = createTestContext()
 afterAll(() => ctx.cleanup())
@@ -35,10 +39,11 @@ describe('POST /login/refresh', () => {
     expect((await me(next.body.access_token)).body.id).toBe(user.id)
     const third = await refresh(next.body.refresh_token)
     expect(third.status).toBe(200)
-    // One session, three tokens issued, one current.
-    const rows = await ctx.sql`select family, rotated_at is null as current from sessions where user_id = ${user.id}`
-    expect(new Set(rows.map((row) => row.family)).size).toBe(1)
-    expect(rows.filter((row) => row.current)).toHaveLength(1)
+    // One session; the two tokens it spent are kept (as hashes) to recognise a replay.
+    const [session] = await ctx.sql`select id from sessions where user_id = ${user.id}`
+    expect(await ctx.sql`select 1 from sessions where user_id = ${user.id}`).toHaveLength(1)
+    const spent = await ctx.sql`select token_hash from spent_refresh_tokens where session_id = ${session!.id}`
+    expect(spent).toHaveLength(2)
   })
 
   test('a token used twice ends the whole session: the newest pair dies with it', async () => {
@@ -54,13 +59,77 @@ describe('POST /login/refresh', () => {
     expect((await me(tokens.access_token)).status).toBe(401)
   })
 
-  test('two concurrent uses of one token: one new pair and one 401, never two sessions', async () => {
+  test('two concurrent uses of one token: one new pair and one 401; the second use is a replay, so the session ends', async () => {
     for (let round = 0; round < 5; round++) {
       const { user, tokens } = await loggedIn()
       const results = await Promise.all([refresh(tokens.refresh_token), refresh(tokens.refresh_token)])
       expect(results.map((r) => r.status).sort()).toEqual([200, 401])
-      const current = await ctx.sql`select 1 from sessions where user_id = ${user.id} and rotated_at is null`
-      expect(current).toHaveLength(1)
+      const pair = results.find((r) => r.status === 200)!.body
+      // Which use was the thief's cannot be told: "useless once either side uses it" ends the session.
+      expect((await me(pair.access_token)).status).toBe(401)
+      expect((await refresh(pair.refresh_token)).status).toBe(401)
+      const [session] = await ctx.sql`select revoked_at from sessions where user_id = ${user.id}`
+      expect(session!.revoked_at).toBeInstanceOf(Date)
+    }
+  })
+
+  test('a revocation racing a refresh is never missed: the pair the refresh issued dies with the session', async () => {
+    // Both queue behind a lock this test holds on the session's row, so they reach it together.
+    const admin = postgres(databaseUrl(), { max: 2, onnotice: () => {} })
+    try {
+      const { tokens } = await loggedIn()
+      const { sid } = decodeJwt(tokens.access_token) as { sid: string }
+      const locked = Promise.withResolvers<void>()
+      const released = Promise.withResolvers<void>()
+      const holding = admin.begin(async (tx) => {
+        await tx`select 1 from sessions where id = ${sid} for update`
+        locked.resolve()
+        await released.promise
+      })
+      await locked.promise
+      const refreshing = refresh(tokens.refresh_token)
+      const loggingOut = ctx.request('POST', '/logout', { token: tokens.access_token })
+      await waitFor(
+        'refresh and logout to wait on the row',
+        async () => (await serviceQueriesWaitingForLock(admin)) === 2,
+      )
+      released.resolve()
+      await holding
+      const [refreshed, logout] = await Promise.all([refreshing, loggingOut])
+      expect(logout.status).toBe(200)
+      if (refreshed.status === 200) {
+        expect((await me(refreshed.body.access_token)).status).toBe(401)
+        expect((await refresh(refreshed.body.refresh_token)).status).toBe(401)
+      } else expect(refreshed.status).toBe(401)
+    } finally {
+      await admin.end()
+    }
+  })
+
+  test('a thief refreshing in a loop loses the session when the owner changes the password', async () => {
+    for (let round = 0; round < 5; round++) {
+      const owner = await ctx.account()
+      const stolen = await ctx.login(owner.email, owner.password)
+      let current = stolen.body.refresh_token as string
+      let stop = false
+      let refreshes = 0
+      const thief = (async () => {
+        while (!stop) {
+          const res = await refresh(current)
+          if (res.status !== 200) return
+          current = res.body.refresh_token
+          refreshes++
+        }
+      })()
+      await waitFor('the thief to be refreshing', () => refreshes >= 2)
+      const changed = await ctx.request('PATCH', '/users/me/password', {
+        token: owner.token,
+        json: { current_password: owner.password, new_password: 'a fresh new password' },
+      })
+      expect(changed.status).toBe(200)
+      stop = true
+      await thief
+      expect((await refresh(current)).status).toBe(401)
     }
   })
 

@@ -28,7 +28,7 @@ describe('migrations', () => {
   test('go up, all the way down, and up again', async () => {
     const up = async () => expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
     const down = async () => expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
-    const all = ['items', 'login_attempts', 'sessions', 'users']
+    const all = ['items', 'login_attempts', 'sessions', 'spent_refresh_tokens', 'users']
     await up()
     expect(await tables(scratch.url)).toEqual(all)
     await down()

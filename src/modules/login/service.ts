@@ -1,12 +1,13 @@
 // Logging in and refreshing: what the login routes do, over the users, sessions and throttle
 // repositories, the password hasher and the token service.
-import { RateLimitedError, RejectedError } from '../../errors'
+import { RejectedError } from '../../errors'
 import type { PasswordHasher } from '../../security/passwords'
 import type { TokenService } from '../../security/tokens'
 import { newRefreshToken, type SessionOrigin, type SessionsRepository } from '../sessions/repository'
 import type { UsersRepository } from '../users/repository'
 import type { Token } from './model'
 import type { LoginAttemptsRepository } from './repository'
+import type { PasswordThrottle } from './throttle'
 
 /** How often an instance sweeps out old attempts and expired sessions, on the back of a login. */
 const PRUNE_EVERY_MS = 10 * 60 * 1000
@@ -17,11 +18,12 @@ export interface LoginDependencies {
   users: UsersRepository
   sessions: SessionsRepository
   attempts: LoginAttemptsRepository
+  throttle: PasswordThrottle
   passwords: PasswordHasher
   tokens: TokenService
 }
 
-export function createLoginService({ users, sessions, attempts, passwords, tokens }: LoginDependencies) {
+export function createLoginService({ users, sessions, attempts, throttle, passwords, tokens }: LoginDependencies) {
   let prunedAt = performance.now()
   // Each login prunes its own address's old attempts; this sweeps what addresses that never came back left.
   const pruneNowAndThen = () => {
@@ -50,27 +52,12 @@ export function createLoginService({ users, sessions, attempts, passwords, token
      */
     async login(email: string, password: string, origin: SessionOrigin): Promise<Token> {
       pruneNowAndThen()
-      const key = email.normalize('NFC').trim().toLowerCase()
-      const reservation = await attempts.reserve(origin.clientAddress, key)
-      if ('retryAfterSeconds' in reservation) {
-        throw new RateLimitedError(
-          'rate_limited',
-          'Too many failed logins, try again later',
-          reservation.retryAfterSeconds,
-        )
-      }
-      let user: Awaited<ReturnType<typeof users.findForLogin>>
-      let matches: boolean
-      try {
-        user = await users.findForLogin(key)
-        matches = await passwords.verify(password, user?.hashed_password)
-      } catch (error) {
-        // Not a failed login but a failed service (hashing or the database busy): it must not count.
-        await attempts.release(reservation.attemptId).catch(() => {})
-        throw error
-      }
-      if (!user || !matches || !user.is_active) throw incorrect()
-      await attempts.release(reservation.attemptId)
+      const user = await throttle.attempt(email, origin.clientAddress, async () => {
+        const found = await users.findForLogin(email.normalize('NFC').trim())
+        const matches = await passwords.verify(password, found?.hashed_password)
+        return matches && found?.is_active ? found : undefined
+      })
+      if (!user) throw incorrect()
       const refresh = newRefreshToken()
       const sessionId = await sessions.start(user.id, refresh, origin)
       return pair(user.id, sessionId, refresh.token)

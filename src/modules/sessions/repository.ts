@@ -1,7 +1,8 @@
-// SQL for sessions: one row per refresh token, grouped by `family` (the session, the `sid` of its
-// access tokens). Tokens are kept only as SHA-256 hashes. Also the caller check that every
-// authenticated statement folds in (`callerScope`), so a revoked session or a deactivated user stops
-// working on the next request, on every instance, without a round trip of its own.
+// SQL for sessions: one row per login (its id is the `sid` of its access tokens), holding only a
+// hash of its current refresh token; the hashes of tokens it has spent are kept to recognise a
+// replay. Also the caller check that every authenticated statement folds in (`callerScope`), so a
+// revoked session or a deactivated user stops working on the next request, on every instance,
+// without a round trip of its own.
 import type { Database, Queryable } from '../../db/database'
 import { UnauthenticatedError } from '../../errors'
 import { type LiveCaller, requireSuperuser } from '../../security/access'
@@ -16,13 +17,13 @@ export interface CallerColumns {
 
 /**
  * `caller` as a one-row relation for a `with caller as (...)`: the user, if active and in a live
- * session (not revoked, not expired, its token not rotated away); no row otherwise.
+ * session (not revoked, not expired); no row otherwise. Two primary-key lookups.
  */
 export const callerScope = (sql: Queryable, caller: Caller) => sql`
   select u.id as caller_id, u.is_superuser as caller_is_superuser
-  from users u join sessions s on s.user_id = u.id
-  where u.id = ${caller.userId} and u.is_active and s.family = ${caller.sessionId}
-    and s.rotated_at is null and s.revoked_at is null and s.expires_at > now()
+  from sessions s join users u on u.id = s.user_id
+  where s.id = ${caller.sessionId} and s.user_id = ${caller.userId} and u.is_active
+    and s.revoked_at is null and s.expires_at > now()
 `
 
 /** The caller a statement saw, from its first row; no row means the session or the user is gone (401). */
@@ -35,7 +36,7 @@ export function liveCallerOf(rows: readonly CallerColumns[]): LiveCaller {
 const invalidRefreshToken = () => new UnauthenticatedError('invalid_refresh_token', 'Invalid refresh token')
 
 interface SessionRow {
-  family: string
+  id: string
   created_at: Date
   last_used_at: Date
   expires_at: Date
@@ -63,13 +64,13 @@ export function newRefreshToken(): IssuedRefreshToken {
 export const hashRefreshToken = (token: string): Buffer => new Bun.CryptoHasher('sha256').update(token).digest()
 
 const toSession = (row: SessionRow, current: string): Session => ({
-  id: row.family,
+  id: row.id,
   created_at: row.created_at.toISOString(),
   last_used_at: row.last_used_at.toISOString(),
   expires_at: row.expires_at.toISOString(),
   user_agent: row.user_agent,
   client_address: row.client_address,
-  current: row.family === current,
+  current: row.id === current,
 })
 
 export type SessionsRepository = ReturnType<typeof createSessionsRepository>
@@ -84,20 +85,21 @@ export function createSessionsRepository(db: Database, options: { lifetimeDays: 
     /** Starts a session for a user who just proved its password; returns the session id. */
     async start(userId: string, refresh: IssuedRefreshToken, origin: SessionOrigin): Promise<string> {
       const [row] = await db.query(
-        (sql) => sql<[{ family: string }]>`
-          insert into sessions (family, user_id, token_hash, created_at, expires_at, user_agent, client_address)
-          values (gen_random_uuid(), ${userId}, ${refresh.hash}, now(), now() + make_interval(days => ${options.lifetimeDays}),
+        (sql) => sql<[{ id: string }]>`
+          insert into sessions (user_id, token_hash, expires_at, user_agent, client_address)
+          values (${userId}, ${refresh.hash}, now() + make_interval(days => ${options.lifetimeDays}),
                   ${origin.userAgent}, ${origin.clientAddress})
-          returning family
+          returning id
         `,
       )
-      return row.family
+      return row.id
     },
 
     /**
-     * Swaps a refresh token for the next one, in one statement: the row lock on the used token lets
-     * exactly one of two concurrent uses through. A token that was already rotated is a replay (the
-     * token leaked, or a client retried): the whole session is revoked. Either way, 401.
+     * Swaps a refresh token for the next one. The session's row lock lets exactly one of two
+     * concurrent uses through, and orders every refresh against every revocation. A token the
+     * session has already spent is a replay (the token leaked, or a client used it twice): the whole
+     * session is revoked, the pair its first use gave included. Anything else that fails: 401.
      */
     async rotate(
       presented: string,
@@ -106,28 +108,25 @@ export function createSessionsRepository(db: Database, options: { lifetimeDays: 
     ): Promise<{ userId: string; sessionId: string }> {
       const used = hashRefreshToken(presented)
       const [row] = await db.query(
-        (sql) => sql<[{ user_id: string; family: string }?]>`
-          with used as (
-            update sessions s set rotated_at = now()
+        (sql) => sql<[{ user_id: string; id: string }?]>`
+          with rotated as (
+            update sessions s
+            set token_hash = ${next.hash}, last_used_at = now(),
+                user_agent = ${origin.userAgent}, client_address = ${origin.clientAddress}
             from users u
-            where s.token_hash = ${used} and s.rotated_at is null and s.revoked_at is null
-              and s.expires_at > now() and u.id = s.user_id and u.is_active
-            returning s.family, s.user_id, s.created_at, s.expires_at
-          )
-          insert into sessions (family, user_id, token_hash, created_at, expires_at, user_agent, client_address)
-          select family, user_id, ${next.hash}, created_at, expires_at, ${origin.userAgent}, ${origin.clientAddress}
-          from used
-          returning user_id, family
+            where s.token_hash = ${used} and s.revoked_at is null and s.expires_at > now()
+              and u.id = s.user_id and u.is_active
+            returning s.id, s.user_id
+          ),
+          spent as (insert into spent_refresh_tokens (token_hash, session_id) select ${used}, id from rotated)
+          select id, user_id from rotated
         `,
       )
-      if (row) return { userId: row.user_id, sessionId: row.family }
-      // Not rotated: revoke the family if this token had been (reuse); a revoked family stays revoked.
+      if (row) return { userId: row.user_id, sessionId: row.id }
       await db.query(
         (sql) => sql`
           update sessions set revoked_at = now()
-          where revoked_at is null and family = (
-            select family from sessions where token_hash = ${used} and rotated_at is not null
-          )
+          where revoked_at is null and id = (select session_id from spent_refresh_tokens where token_hash = ${used})
         `,
       )
       throw invalidRefreshToken()
@@ -139,8 +138,8 @@ export function createSessionsRepository(db: Database, options: { lifetimeDays: 
         (sql) => sql<CallerColumns[]>`
           with caller as (${callerScope(sql, caller)}),
           revoked as (
-            update sessions set revoked_at = now()
-            where family = ${caller.sessionId} and revoked_at is null and user_id = (select caller_id from caller)
+            update sessions s set revoked_at = now() from caller c
+            where s.id = ${caller.sessionId} and s.user_id = c.caller_id and s.revoked_at is null
           )
           select * from caller
         `,
@@ -153,26 +152,24 @@ export function createSessionsRepository(db: Database, options: { lifetimeDays: 
       const rows = await db.query(
         (sql) => sql<(CallerColumns & Partial<SessionRow>)[]>`
           with caller as (${callerScope(sql, caller)})
-          select c.*, s.family, s.created_at, s.last_used_at, s.expires_at, s.user_agent, s.client_address
+          select c.*, s.id, s.created_at, s.last_used_at, s.expires_at, s.user_agent, s.client_address
           from caller c left join sessions s
-            on s.user_id = c.caller_id and s.rotated_at is null and s.revoked_at is null and s.expires_at > now()
-          order by s.created_at desc, s.family
+            on s.user_id = c.caller_id and s.revoked_at is null and s.expires_at > now()
+          order by s.created_at desc, s.id
         `,
       )
       liveCallerOf(rows)
-      return rows.filter((row) => row.family).map((row) => toSession(row as SessionRow, caller.sessionId))
+      return rows.filter((row) => row.id).map((row) => toSession(row as SessionRow, caller.sessionId))
     },
 
-    /** Ends one of the caller's sessions; false when it has none by that id that is live. */
+    /** Ends one of the caller's sessions; false when it has no live one by that id. */
     async revokeOwnById(caller: Caller, sessionId: string): Promise<boolean> {
       const rows = await db.query(
         (sql) => sql<(CallerColumns & { revoked: boolean })[]>`
           with caller as (${callerScope(sql, caller)}),
           revoked as (
-            update sessions s set revoked_at = now()
-            from caller c
-            where s.family = ${sessionId} and s.user_id = c.caller_id and s.revoked_at is null
-              and s.rotated_at is null and s.expires_at > now()
+            update sessions s set revoked_at = now() from caller c
+            where s.id = ${sessionId} and s.user_id = c.caller_id and s.revoked_at is null and s.expires_at > now()
             returning 1
           )
           select c.*, exists (select 1 from revoked) as revoked from caller c
@@ -188,8 +185,7 @@ export function createSessionsRepository(db: Database, options: { lifetimeDays: 
         (sql) => sql<(CallerColumns & { found: boolean })[]>`
           with caller as (${callerScope(sql, caller)}),
           revoked as (
-            update sessions s set revoked_at = now()
-            from caller c
+            update sessions s set revoked_at = now() from caller c
             where c.caller_is_superuser and s.user_id = ${userId} and s.revoked_at is null
           )
           select c.*, exists (select 1 from users where id = ${userId}) as found from caller c
@@ -199,7 +195,7 @@ export function createSessionsRepository(db: Database, options: { lifetimeDays: 
       return rows[0]!.found
     },
 
-    /** Drops what can no longer be used: sessions past their absolute expiry. */
+    /** Drops what can no longer be used: sessions past their absolute expiry (their spent tokens go with them). */
     async pruneExpired(): Promise<number> {
       const result = await db.query((sql) => sql`delete from sessions where expires_at < now()`)
       return result.count

@@ -5,6 +5,8 @@ import { ValidationFailedError } from '../../http/errors'
 import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
 import { COUNTED, pageOf, TOTAL_COUNT_HEADER } from '../../paging'
 import type { PasswordHasher } from '../../security/passwords'
+import type { Caller } from '../../security/tokens'
+import type { PasswordThrottle } from '../login/throttle'
 import { registrationClosed } from './errors'
 import { UserModel, UserParams } from './model'
 import type { UsersRepository } from './repository'
@@ -12,13 +14,35 @@ import type { UsersRepository } from './repository'
 export interface UsersRoutesDependencies {
   users: UsersRepository
   passwords: PasswordHasher
+  throttle: PasswordThrottle
+  clientAddress: (request: Request) => string
   auth: AuthGuard['plugin']
   openRegistration: boolean
 }
 
 const incorrectPassword = () => new RejectedError('incorrect_password', 'Incorrect password')
 
-export function usersRoutes({ users, passwords, auth, openRegistration }: UsersRoutesDependencies) {
+export function usersRoutes({
+  users,
+  passwords,
+  throttle,
+  clientAddress,
+  auth,
+  openRegistration,
+}: UsersRoutesDependencies) {
+  /**
+   * Checks the password the caller typed, throttled like a login (a stolen token must not become a
+   * way to guess the password); answers the hash it was checked against. Wrong: 400.
+   */
+  const confirmPassword = async (caller: Caller, password: string, request: Request): Promise<string> => {
+    const { email, hashed_password } = await users.credentialsOf(caller)
+    const confirmed = await throttle.attempt(email, clientAddress(request), async () =>
+      (await passwords.verify(password, hashed_password)) ? hashed_password : undefined,
+    )
+    if (confirmed === undefined) throw incorrectPassword()
+    return confirmed
+  }
+
   return new Elysia({ name: 'users', detail: { tags: ['users'] } })
     .use(auth)
     .model(UserModel)
@@ -53,7 +77,7 @@ export function usersRoutes({ users, passwords, auth, openRegistration }: UsersR
     })
     .patch(
       '/users/me',
-      async ({ caller, body }) => {
+      async ({ caller, body, request }) => {
         const { current_password, ...changes } = body
         if (changes.email !== undefined) {
           if (current_password === undefined) {
@@ -61,28 +85,26 @@ export function usersRoutes({ users, passwords, auth, openRegistration }: UsersR
               { loc: ['body', 'current_password'], msg: 'Field required to change the email', type: 'missing' },
             ])
           }
-          if (!(await passwords.verify(current_password, await users.passwordHashOf(caller)))) {
-            throw incorrectPassword()
-          }
+          await confirmPassword(caller, current_password, request)
         }
         return users.updateOwn(caller, changes)
       },
       {
         auth: 'user',
         body: 'UserUpdateMe',
-        response: { 200: 'User', ...errorResponses(400, 401, 409, 413, 415, 422, 503) },
+        response: { 200: 'User', ...errorResponses(400, 401, 409, 413, 415, 422, 429, 503) },
         detail: {
           operationId: 'updateMe',
           summary: 'Update your account',
-          description: 'Only the fields sent change. A new email needs `current_password` (400 when wrong).',
+          description:
+            'Only the fields sent change. A new email needs `current_password` (400 when wrong; wrong ones count against the login throttle: 429).',
         },
       },
     )
     .patch(
       '/users/me/password',
-      async ({ caller, body }) => {
-        const current = await users.passwordHashOf(caller)
-        if (!(await passwords.verify(body.current_password, current))) throw incorrectPassword()
+      async ({ caller, body, request }) => {
+        const current = await confirmPassword(caller, body.current_password, request)
         if (await passwords.verify(body.new_password, current)) {
           throw new RejectedError('password_unchanged', 'New password cannot be the same as the current one')
         }
@@ -92,11 +114,12 @@ export function usersRoutes({ users, passwords, auth, openRegistration }: UsersR
       {
         auth: 'user',
         body: 'UpdatePassword',
-        response: { 200: Ok, ...errorResponses(400, 401, 413, 415, 422, 503) },
+        response: { 200: Ok, ...errorResponses(400, 401, 413, 415, 422, 429, 503) },
         detail: {
           operationId: 'updatePasswordMe',
           summary: 'Change your password',
-          description: 'Every other session of the account ends; this one stays.',
+          description:
+            'Every other session of the account ends; this one stays. A wrong `current_password` counts against the login throttle (429).',
         },
       },
     )

@@ -228,16 +228,17 @@ export function createUsersRepository(db: Database) {
       return split(rows).user!
     },
 
-    /** The caller's password hash, to check a password it types before a change. */
-    async passwordHashOf(caller: Caller): Promise<string> {
+    /** The caller's email and password hash, to check a password it types before a change. */
+    async credentialsOf(caller: Caller): Promise<{ email: string; hashed_password: string }> {
       const rows = await db.query(
-        (sql) => sql<(CallerColumns & { hashed_password: string })[]>`
+        (sql) => sql<(CallerColumns & { email: string; hashed_password: string })[]>`
           with caller as (${callerScope(sql, caller)})
-          select c.*, u.hashed_password from caller c join users u on u.id = c.caller_id
+          select c.*, u.email, u.hashed_password from caller c join users u on u.id = c.caller_id
         `,
       )
       liveCallerOf(rows)
-      return rows[0]!.hashed_password
+      const { email, hashed_password } = rows[0]!
+      return { email, hashed_password }
     },
 
     /** Sets the caller's password and ends every other session of the account; the caller's stays. */
@@ -250,7 +251,7 @@ export function createUsersRepository(db: Database) {
           ),
           ended as (
             update sessions s set revoked_at = now() from changed
-            where s.user_id = changed.id and s.family <> ${caller.sessionId} and s.revoked_at is null
+            where s.user_id = changed.id and s.id <> ${caller.sessionId} and s.revoked_at is null
           )
           select * from caller
         `,
