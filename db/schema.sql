@@ -222,6 +222,13 @@ CREATE INDEX sessions_expires_at_idx ON public.sessions USING btree (expires_at)
 
 
 --
+-- Name: sessions_revoked_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_revoked_at_idx ON public.sessions USING btree (revoked_at) WHERE (revoked_at IS NOT NULL);
+
+
+--
 -- Name: sessions_user_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 

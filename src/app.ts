@@ -76,7 +76,7 @@ export function createApp({
     )
     .onParse(
       { as: 'global' },
-      parseBody(config.maxBodyBytes, (method, path) => routes?.takesForm(method, path) ?? false),
+      parseBody(config.maxBodyBytes, (method, path) => routes?.bodyOf(method, path)),
     )
     .use(healthRoutes({ db, lifecycle }))
     .use(loginRoutes({ login, sessions, clientAddress, auth }))

@@ -2,6 +2,7 @@
 // at start with a message naming the variable; secrets (DATABASE_URL) are never echoed back.
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
+import { addressMatcher } from './addresses'
 import type { LogLevel } from './logger'
 
 export interface DatabaseConfig {
@@ -131,6 +132,16 @@ class Reader {
       .filter((entry) => entry !== '')
   }
 
+  /** A comma-separated list of IP addresses or address/prefix-length ranges. */
+  addresses(name: string): string[] {
+    const entries = this.list(name)
+    const invalid = entries.filter((entry) => addressMatcher(entry) === undefined)
+    if (invalid.length > 0) {
+      this.problems.push(`${name} must list IP addresses or ranges like 10.0.0.0/8 (not: ${invalid.join(', ')})`)
+    }
+    return entries
+  }
+
   host(name: string, fallback: string): string {
     const value = this.raw(name)
     if (value === undefined) return fallback
@@ -191,7 +202,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       refreshTokenDays: read.int('REFRESH_TOKEN_EXPIRE_DAYS', 30, 1, 365),
       openRegistration: read.bool('USERS_OPEN_REGISTRATION', true),
       firstSuperuser: firstSuperuser(read),
-      trustedProxies: read.list('TRUSTED_PROXIES'),
+      trustedProxies: read.addresses('TRUSTED_PROXIES'),
       loginThrottle: { perEmailAndAddress: 5, perAddress: 100, windowSeconds: 15 * 60 },
     },
   }

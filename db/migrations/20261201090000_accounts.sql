@@ -21,7 +21,9 @@ create table sessions (
 );
 
 create index sessions_user_id_idx on sessions (user_id);
+-- What the sweep looks for: sessions past their end, or revoked.
 create index sessions_expires_at_idx on sessions (expires_at);
+create index sessions_revoked_at_idx on sessions (revoked_at) where revoked_at is not null;
 
 -- Hashes of the refresh tokens a session has already swapped for new ones: presenting one again is
 -- a replay (a stolen copy, or a client's retry), and ends the session.

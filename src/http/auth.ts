@@ -39,8 +39,6 @@ export function createAuthGuard({ tokens, findCaller }: AuthGuardDependencies) {
   }
 
   return {
-    authenticate,
-
     plugin: new Elysia({ name: 'auth', seed: tokens }).macro({
       auth: (access: Access) => ({
         detail: { security: [{ [SECURITY_SCHEME]: [] }], [ACCESS_EXTENSION]: access },

@@ -1,8 +1,10 @@
 // How a request body is read, in the contract's order: too large (413), not the route's media type
-// (415), malformed (400); validation (422) comes after, in Elysia. Every route takes JSON, but the
-// login, which takes the OAuth2 password form (`application/x-www-form-urlencoded`) as FastAPI does. Bun's own limit is kept above ours
+// (415), malformed (400); validation (422) comes after, in Elysia. Routes take JSON; the login takes
+// the OAuth2 password form (`application/x-www-form-urlencoded`) as FastAPI does, and the refresh
+// either. A route without a body schema ignores any body, unread. Bun's own limit is kept above ours
 // (it answers 413 with an empty body), so clients always get the JSON error.
 import { RequestError, ValidationFailedError } from './errors'
+import type { BodyTypes } from './route-lookup'
 
 const mediaType = (contentType: string) => contentType.split(';')[0]!.trim().toLowerCase()
 const isJson = (type: string) =>
@@ -55,9 +57,6 @@ function nestedTooDeep(value: unknown): boolean {
   return false
 }
 
-/** Only these methods carry a body in this API; a body sent with any other is ignored, unread. */
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
-
 /** A form's fields as an object of strings; a repeated field keeps its last value. */
 function parseForm(text: string): Record<string, string> {
   const fields: Record<string, string> = Object.create(null)
@@ -66,22 +65,24 @@ function parseForm(text: string): Record<string, string> {
 }
 
 /**
- * Elysia `parse` hook for every route with a body. An absent or empty body reads as `{}`, so
- * validation answers 422 naming each missing field. `takesForm` says which operations take a form.
+ * Elysia `parse` hook for every route. An absent or empty body reads as `{}`, so validation answers
+ * 422 naming each missing field. `bodyOf` says which bodies an operation reads, if any.
  */
-export function parseBody(maxBytes: number, takesForm: (method: string, path: string) => boolean) {
+export function parseBody(maxBytes: number, bodyOf: (method: string, path: string) => BodyTypes | undefined) {
   return async ({ request, path }: { request: Request; path: string }): Promise<unknown> => {
-    if (!BODY_METHODS.has(request.method)) return {}
+    const accepts = bodyOf(request.method, path)
+    if (!accepts) return {}
     const declared = request.headers.get('content-length')
     if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes)
     if (request.body === null || declared === '0') return {}
     const type = mediaType(request.headers.get('content-type') ?? '')
-    const form = takesForm(request.method, path)
-    if (form ? type !== FORM : !isJson(type)) {
+    const form = accepts.form && type === FORM
+    if (!form && !(accepts.json && isJson(type))) {
       // A body may still turn out to be empty (chunked with no data): that is not a type problem.
       const text = await readText(request.body, maxBytes)
       if (text.length === 0) return {}
-      throw new RequestError('unsupported_media_type', `Content-Type must be ${form ? FORM : 'application/json'}`)
+      const wanted = [accepts.json && 'application/json', accepts.form && FORM].filter(Boolean).join(' or ')
+      throw new RequestError('unsupported_media_type', `Content-Type must be ${wanted}`)
     }
     const text = await readText(request.body, maxBytes)
     if (form) return parseForm(text)

@@ -1,18 +1,31 @@
 // What the route table says about a request path that Elysia does not expose where it is needed:
 // which methods it has (Elysia answers a known path with an unknown method as a 404; the contract
 // wants 405 with Allow), what access an operation needs (for 401/403 ahead of a bad body), and
-// whether it takes a form (`parse: 'urlencoded'`) rather than JSON.
+// which bodies it reads: JSON unless it declares `parse` (the login takes the OAuth2 form), none
+// without a body schema.
 import { ACCESS_EXTENSION, type Access } from './auth'
 
 interface Route {
   method: string
   path: string
-  hooks?: { detail?: Record<string, unknown>; parse?: unknown }
+  hooks?: { detail?: Record<string, unknown>; parse?: unknown; body?: unknown }
 }
 
-/** Whether a route declared `parse: 'urlencoded'` (Elysia keeps it as `{ fn: 'urlencoded' }`). */
-const declaresForm = (parse: unknown) =>
-  Array.isArray(parse) && parse.some((hook) => hook === 'urlencoded' || hook?.fn === 'urlencoded')
+/** The media types of body an operation reads. */
+export interface BodyTypes {
+  json: boolean
+  form: boolean
+}
+
+/** What a route's body schema and `parse` declare (Elysia keeps `parse: 'urlencoded'` as `{ fn: 'urlencoded' }`). */
+function bodyTypes(hooks: Route['hooks']): BodyTypes | undefined {
+  if (hooks?.body === undefined) return undefined
+  const declared = (Array.isArray(hooks.parse) ? hooks.parse : [])
+    .map((hook) => (typeof hook === 'string' ? hook : hook?.fn))
+    .filter((fn) => typeof fn === 'string')
+  if (declared.length === 0) return { json: true, form: false }
+  return { json: declared.includes('json'), form: declared.includes('urlencoded') }
+}
 
 const trimSlash = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path)
 
@@ -29,8 +42,8 @@ export interface RouteLookup {
   allowedMethods(path: string): string[]
   /** The access an operation needs, if it is a protected one. */
   accessOf(method: string, path: string): Access | undefined
-  /** Whether the operation takes `application/x-www-form-urlencoded` (the login) rather than JSON. */
-  takesForm(method: string, path: string): boolean
+  /** The bodies the operation reads; undefined when it has none (a body sent anyway is ignored). */
+  bodyOf(method: string, path: string): BodyTypes | undefined
 }
 
 export function createRouteLookup(routes: Route[]): RouteLookup {
@@ -38,7 +51,7 @@ export function createRouteLookup(routes: Route[]): RouteLookup {
     method: route.method,
     pattern: toPattern(route.path),
     access: route.hooks?.detail?.[ACCESS_EXTENSION] as Access | undefined,
-    form: declaresForm(route.hooks?.parse),
+    body: bodyTypes(route.hooks),
   }))
   const matching = (path: string) => {
     const wanted = trimSlash(path)
@@ -53,8 +66,8 @@ export function createRouteLookup(routes: Route[]): RouteLookup {
     accessOf(method, path) {
       return operation(method, path)?.access
     },
-    takesForm(method, path) {
-      return operation(method, path)?.form ?? false
+    bodyOf(method, path) {
+      return operation(method, path)?.body
     },
   }
 

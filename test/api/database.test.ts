@@ -15,12 +15,9 @@ import { databaseUrl, silentLogger, testConfig, uniqueEmail } from '../support/c
 async function userWithItem(db: Database, email: string, title: string) {
   const user = await createUsersRepository(db).register({ email, hashed_password: 'x' })
   const origin = { userAgent: null, clientAddress: 'x' }
-  const sessionId = await createSessionsRepository(db, { lifetimeDays: 1 }).start(
-    String(user.id),
-    newRefreshToken(),
-    origin,
-  )
-  const caller = { userId: String(user.id), sessionId }
+  const sessions = createSessionsRepository(db, { lifetimeDays: 1 })
+  const sessionId = await sessions.start(String(user.id), 'x', newRefreshToken(), origin)
+  const caller = { userId: String(user.id), sessionId: sessionId! }
   await createItemsRepository(db).createAs(caller, caller.userId, { title })
   return { user, caller }
 }

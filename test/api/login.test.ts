@@ -239,12 +239,25 @@ describe('throttling failed logins', () => {
     expect((await ctx.login(user.email, user.password, { peer: uniqueAddress() })).status).toBe(200)
   })
 
-  test('X-Forwarded-For names the client only when the socket is a trusted proxy', async () => {
+  test('an IPv6 client counts as its /64: walking through its addresses does not escape the limit', async () => {
+    const user = await ctx.createUser()
+    const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`
+    const statuses: number[] = []
+    for (let i = 1; i <= 6; i++)
+      statuses.push((await ctx.login(user.email, 'wrong', { peer: `${prefix}::${i}` })).status)
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 429])
+    // Another /64 is another client.
+    expect((await ctx.login(user.email, user.password, { peer: `${prefix.slice(0, -1)}2::1` })).status).toBe(200)
+    await ctx.sql`delete from login_attempts where client_address = ${`${prefix}::/64`}`
+  })
+
+  test('X-Forwarded-For names the client only when the socket is a trusted proxy (an address or a range, any spelling)', async () => {
     const proxy = uniqueAddress()
-    const behind = createTestContext({ env: { TRUSTED_PROXIES: `${proxy}, 192.0.2.1` } })
+    const behind = createTestContext({ env: { TRUSTED_PROXIES: `${proxy}, 192.0.2.0/24, 2001:DB8:FFFF::1` } })
     try {
       const user = await behind.createUser()
       const client = uniqueAddress()
+      // Through two of ours (192.0.2.1 is in a trusted range): the entry before them is the client.
       const viaProxy = { peer: proxy, headers: { 'x-forwarded-for': `203.0.113.9, ${client}, 192.0.2.1` } }
       for (let i = 0; i < 5; i++) await behind.login(user.email, 'wrong', viaProxy)
       expect((await behind.login(user.email, user.password, viaProxy)).status).toBe(429)
@@ -259,6 +272,13 @@ describe('throttling failed logins', () => {
       expect(res.status).toBe(200)
       const [session] = await behind.sql`select client_address from sessions where user_id = ${user.id}`
       expect(session!.client_address).toBe(direct)
+      // A proxy written in another spelling is still the proxy; IPv4-mapped clients are plain IPv4.
+      const other = await behind.createUser()
+      const mapped = uniqueAddress()
+      const viaIpv6Proxy = { peer: '2001:db8:ffff:0:0:0:0:1', headers: { 'x-forwarded-for': `::ffff:${mapped}` } }
+      expect((await behind.login(other.email, other.password, viaIpv6Proxy)).status).toBe(200)
+      const [viaV6] = await behind.sql`select client_address from sessions where user_id = ${other.id}`
+      expect(viaV6!.client_address).toBe(mapped)
       await behind.sql`delete from login_attempts where client_address = ${client}`
     } finally {
       await behind.cleanup()

@@ -9,76 +9,83 @@ const HIDDEN_PATHS = ['/docs', '/docs/:asset', '/openapi.json']
 type Access = 'user' | 'superuser'
 
 /** What the contract gives each operation: its success model, every status it may answer, who may call it. */
-const CONTRACT: Record<string, { statuses: number[]; success?: string; body?: string; form?: true; access?: Access }> =
-  {
-    'GET /livez': { statuses: [200] },
-    'GET /readyz': { statuses: [200, 503] },
-    'POST /login/access-token': {
-      statuses: [200, 400, 413, 415, 422, 429, 503],
-      success: 'Token',
-      body: 'LoginForm',
-      form: true,
-    },
-    'POST /login/refresh': { statuses: [200, 401, 413, 415, 422, 503], success: 'Token', body: 'RefreshRequest' },
-    'POST /logout': { statuses: [200, 401, 503], access: 'user' },
-    'POST /users/signup': {
-      statuses: [201, 400, 403, 409, 413, 415, 422, 503],
-      success: 'User',
-      body: 'UserRegister',
-    },
-    'GET /users/me': { statuses: [200, 401, 503], success: 'User', access: 'user' },
-    'PATCH /users/me': {
-      statuses: [200, 400, 401, 409, 413, 415, 422, 503],
-      success: 'User',
-      body: 'UserUpdateMe',
-      access: 'user',
-    },
-    'PATCH /users/me/password': {
-      statuses: [200, 400, 401, 413, 415, 422, 503],
-      body: 'UpdatePassword',
-      access: 'user',
-    },
-    'DELETE /users/me': { statuses: [200, 401, 403, 503], access: 'user' },
-    'GET /users/me/sessions': { statuses: [200, 401, 503], success: 'SessionList', access: 'user' },
-    'DELETE /users/me/sessions/{session_id}': { statuses: [200, 401, 404, 422, 503], access: 'user' },
-    'DELETE /users/{user_id}/sessions': { statuses: [200, 401, 403, 404, 422, 503], access: 'superuser' },
-    'POST /users/': {
-      statuses: [201, 400, 401, 403, 409, 413, 415, 422, 503],
-      success: 'User',
-      body: 'UserCreate',
-      access: 'superuser',
-    },
-    'GET /users/': { statuses: [200, 401, 403, 422, 503], success: 'UserList', access: 'superuser' },
-    'GET /users/{user_id}': { statuses: [200, 401, 403, 404, 422, 503], success: 'User', access: 'user' },
-    'PATCH /users/{user_id}': {
-      statuses: [200, 400, 401, 403, 404, 409, 413, 415, 422, 503],
-      success: 'User',
-      body: 'UserUpdate',
-      access: 'superuser',
-    },
-    'DELETE /users/{user_id}': { statuses: [200, 401, 403, 404, 422, 503], access: 'superuser' },
-    'POST /items/': {
-      statuses: [201, 400, 401, 413, 415, 422, 503],
-      success: 'Item',
-      body: 'ItemCreate',
-      access: 'user',
-    },
-    'POST /users/{user_id}/items/': {
-      statuses: [201, 400, 401, 403, 404, 413, 415, 422, 503],
-      success: 'Item',
-      body: 'ItemCreate',
-      access: 'user',
-    },
-    'GET /items/': { statuses: [200, 401, 422, 503], success: 'ItemList', access: 'user' },
-    'GET /items/{item_id}': { statuses: [200, 401, 404, 422, 503], success: 'Item', access: 'user' },
-    'PATCH /items/{item_id}': {
-      statuses: [200, 400, 401, 404, 413, 415, 422, 503],
-      success: 'Item',
-      body: 'ItemUpdate',
-      access: 'user',
-    },
-    'DELETE /items/{item_id}': { statuses: [200, 401, 404, 422, 503], access: 'user' },
-  }
+const CONTRACT: Record<
+  string,
+  { statuses: number[]; success?: string; body?: string; media?: string[]; access?: Access }
+> = {
+  'GET /livez': { statuses: [200] },
+  'GET /readyz': { statuses: [200, 503] },
+  'POST /login/access-token': {
+    statuses: [200, 400, 413, 415, 422, 429, 503],
+    success: 'Token',
+    body: 'LoginForm',
+    media: ['application/x-www-form-urlencoded'],
+  },
+  'POST /login/refresh': {
+    statuses: [200, 401, 413, 415, 422, 503],
+    success: 'Token',
+    body: 'RefreshRequest',
+    media: ['application/json', 'application/x-www-form-urlencoded'],
+  },
+  'POST /logout': { statuses: [200, 401, 503], access: 'user' },
+  'POST /users/signup': {
+    statuses: [201, 400, 403, 409, 413, 415, 422, 503],
+    success: 'User',
+    body: 'UserRegister',
+  },
+  'GET /users/me': { statuses: [200, 401, 503], success: 'User', access: 'user' },
+  'PATCH /users/me': {
+    statuses: [200, 400, 401, 409, 413, 415, 422, 503],
+    success: 'User',
+    body: 'UserUpdateMe',
+    access: 'user',
+  },
+  'PATCH /users/me/password': {
+    statuses: [200, 400, 401, 413, 415, 422, 503],
+    body: 'UpdatePassword',
+    access: 'user',
+  },
+  'DELETE /users/me': { statuses: [200, 401, 403, 503], access: 'user' },
+  'GET /users/me/sessions': { statuses: [200, 401, 503], success: 'SessionList', access: 'user' },
+  'DELETE /users/me/sessions/{session_id}': { statuses: [200, 401, 404, 422, 503], access: 'user' },
+  'DELETE /users/{user_id}/sessions': { statuses: [200, 401, 403, 404, 422, 503], access: 'superuser' },
+  'POST /users/': {
+    statuses: [201, 400, 401, 403, 409, 413, 415, 422, 503],
+    success: 'User',
+    body: 'UserCreate',
+    access: 'superuser',
+  },
+  'GET /users/': { statuses: [200, 401, 403, 422, 503], success: 'UserList', access: 'superuser' },
+  'GET /users/{user_id}': { statuses: [200, 401, 403, 404, 422, 503], success: 'User', access: 'user' },
+  'PATCH /users/{user_id}': {
+    statuses: [200, 400, 401, 403, 404, 409, 413, 415, 422, 503],
+    success: 'User',
+    body: 'UserUpdate',
+    access: 'superuser',
+  },
+  'DELETE /users/{user_id}': { statuses: [200, 401, 403, 404, 422, 503], access: 'superuser' },
+  'POST /items/': {
+    statuses: [201, 400, 401, 413, 415, 422, 503],
+    success: 'Item',
+    body: 'ItemCreate',
+    access: 'user',
+  },
+  'POST /users/{user_id}/items/': {
+    statuses: [201, 400, 401, 403, 404, 413, 415, 422, 503],
+    success: 'Item',
+    body: 'ItemCreate',
+    access: 'user',
+  },
+  'GET /items/': { statuses: [200, 401, 422, 503], success: 'ItemList', access: 'user' },
+  'GET /items/{item_id}': { statuses: [200, 401, 404, 422, 503], success: 'Item', access: 'user' },
+  'PATCH /items/{item_id}': {
+    statuses: [200, 400, 401, 404, 413, 415, 422, 503],
+    success: 'Item',
+    body: 'ItemUpdate',
+    access: 'user',
+  },
+  'DELETE /items/{item_id}': { statuses: [200, 401, 404, 422, 503], access: 'user' },
+}
 
 const ctx = createTestContext()
 let api: OpenApiDocument
@@ -135,13 +142,11 @@ describe('the operations in /openapi.json', () => {
         })
       }
       if (contract.body) {
-        const media = contract.form ? 'application/x-www-form-urlencoded' : 'application/json'
+        const schema = { schema: { $ref: `#/components/schemas/${contract.body}` } }
+        const media = contract.media ?? ['application/json']
         expect({ key, requestBody: op.requestBody }).toEqual({
           key,
-          requestBody: {
-            required: true,
-            content: { [media]: { schema: { $ref: `#/components/schemas/${contract.body}` } } },
-          },
+          requestBody: { required: true, content: Object.fromEntries(media.map((type) => [type, schema])) },
         })
       } else {
         expect({ key, requestBody: op.requestBody }).toEqual({ key, requestBody: undefined })

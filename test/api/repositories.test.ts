@@ -30,8 +30,9 @@ const newCaller = async (superuser = false, email = uniqueEmail()) => {
   const user = await users.register({ email, hashed_password: HASH })
   made.push(user.id)
   if (superuser) await sql`update users set is_superuser = true where id = ${user.id}`
-  const sessionId = await sessions.start(String(user.id), newRefreshToken(), { userAgent: null, clientAddress: 'x' })
-  const caller: Caller = { userId: String(user.id), sessionId }
+  const origin = { userAgent: null, clientAddress: 'x' }
+  const sessionId = await sessions.start(String(user.id), HASH, newRefreshToken(), origin)
+  const caller: Caller = { userId: String(user.id), sessionId: sessionId! }
   return { user: { ...user, is_superuser: superuser }, caller }
 }
 

@@ -4,7 +4,10 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { decodeJwt } from 'jose'
 import postgres from 'postgres'
-import { createTestContext, databaseUrl } from '../support/context'
+import { createDatabase } from '../../src/db/database'
+import { createLoginAttemptsRepository } from '../../src/modules/login/repository'
+import { createSessionsRepository } from '../../src/modules/sessions/repository'
+import { createTestContext, databaseUrl, type TestResponse, uniqueAddress } from '../support/context'
 import { serviceQueriesWaitingForLock } from '../support/locks'
 import { waitFor } from '../support/wait'
 
@@ -59,26 +62,13 @@ describe('POST /login/refresh', () => {
     expect((await me(tokens.access_token)).status).toBe(401)
   })
 
-  test('two concurrent uses of one token: one new pair and one 401; the second use is a replay, so the session ends', async () => {
-    for (let round = 0; round < 5; round++) {
-      const { user, tokens } = await loggedIn()
-      const results = await Promise.all([refresh(tokens.refresh_token), refresh(tokens.refresh_token)])
-      expect(results.map((r) => r.status).sort()).toEqual([200, 401])
-      const pair = results.find((r) => r.status === 200)!.body
-      // Which use was the thief's cannot be told: "useless once either side uses it" ends the session.
-      expect((await me(pair.access_token)).status).toBe(401)
-      expect((await refresh(pair.refresh_token)).status).toBe(401)
-      const [session] = await ctx.sql`select revoked_at from sessions where user_id = ${user.id}`
-      expect(session!.revoked_at).toBeInstanceOf(Date)
-    }
-  })
-
-  test('a revocation racing a refresh is never missed: the pair the refresh issued dies with the session', async () => {
-    // Both queue behind a lock this test holds on the session's row, so they reach it together.
+  /**
+   * Runs `contenders` one after another into a queue on the session's row (held by a third party),
+   * then lets them through in that order: what arriving together looks like, made certain.
+   */
+  async function queuedOnSession(sid: string, contenders: (() => Promise<TestResponse>)[]) {
     const admin = postgres(databaseUrl(), { max: 2, onnotice: () => {} })
     try {
-      const { tokens } = await loggedIn()
-      const { sid } = decodeJwt(tokens.access_token) as { sid: string }
       const locked = Promise.withResolvers<void>()
       const released = Promise.withResolvers<void>()
       const holding = admin.begin(async (tx) => {
@@ -87,23 +77,60 @@ describe('POST /login/refresh', () => {
         await released.promise
       })
       await locked.promise
-      const refreshing = refresh(tokens.refresh_token)
-      const loggingOut = ctx.request('POST', '/logout', { token: tokens.access_token })
-      await waitFor(
-        'refresh and logout to wait on the row',
-        async () => (await serviceQueriesWaitingForLock(admin)) === 2,
-      )
+      const answers: Promise<TestResponse>[] = []
+      for (const contender of contenders) {
+        answers.push(contender())
+        const queued = answers.length
+        await waitFor(
+          `${queued} to wait on the session`,
+          async () => (await serviceQueriesWaitingForLock(admin)) === queued,
+        )
+      }
       released.resolve()
       await holding
-      const [refreshed, logout] = await Promise.all([refreshing, loggingOut])
-      expect(logout.status).toBe(200)
-      if (refreshed.status === 200) {
-        expect((await me(refreshed.body.access_token)).status).toBe(401)
-        expect((await refresh(refreshed.body.refresh_token)).status).toBe(401)
-      } else expect(refreshed.status).toBe(401)
+      return await Promise.all(answers)
     } finally {
       await admin.end()
     }
+  }
+
+  test('two concurrent uses of one token: one new pair and one 401; the second use is a replay, so the session ends', async () => {
+    const { user, tokens } = await loggedIn()
+    const { sid } = decodeJwt(tokens.access_token) as { sid: string }
+    const [first, second] = await queuedOnSession(sid, [
+      () => refresh(tokens.refresh_token),
+      () => refresh(tokens.refresh_token),
+    ])
+    expect([first!.status, second!.status]).toEqual([200, 401])
+    // Which use was the thief's cannot be told: "useless once either side uses it" ends the session.
+    expect((await me(first!.body.access_token)).status).toBe(401)
+    expect((await refresh(first!.body.refresh_token)).status).toBe(401)
+    const [session] = await ctx.sql`select revoked_at from sessions where user_id = ${user.id}`
+    expect(session!.revoked_at).toBeInstanceOf(Date)
+  })
+
+  test('a revocation queued behind a refresh is never missed: the pair the refresh issued dies with the session', async () => {
+    const { tokens } = await loggedIn()
+    const { sid } = decodeJwt(tokens.access_token) as { sid: string }
+    const [refreshed, logout] = await queuedOnSession(sid, [
+      () => refresh(tokens.refresh_token),
+      () => ctx.request('POST', '/logout', { token: tokens.access_token }),
+    ])
+    expect(refreshed!.status).toBe(200)
+    expect(logout!.status).toBe(200)
+    expect((await me(refreshed!.body.access_token)).status).toBe(401)
+    expect((await refresh(refreshed!.body.refresh_token)).status).toBe(401)
+  })
+
+  test('a refresh never extends the session: it ends REFRESH_TOKEN_EXPIRE_DAYS after the login', async () => {
+    const { user, tokens } = await loggedIn()
+    const [before] = await ctx.sql`select expires_at from sessions where user_id = ${user.id}`
+    const next = await refresh(tokens.refresh_token)
+    await refresh(next.body.refresh_token)
+    const [after] =
+      await ctx.sql`select expires_at, last_used_at > created_at as used from sessions where user_id = ${user.id}`
+    expect(after!.expires_at).toEqual(before!.expires_at)
+    expect(after!.used).toBe(true)
   })
 
   test('a thief refreshing in a loop loses the session when the owner changes the password', async () => {
@@ -133,6 +160,25 @@ describe('POST /login/refresh', () => {
     }
   })
 
+  test("the OAuth2 refresh form works too (what clients of the document's refreshUrl send); other grants are 422", async () => {
+    const { user, tokens } = await loggedIn()
+    const form = await ctx.request('POST', '/login/refresh', {
+      form: { grant_type: 'refresh_token', refresh_token: tokens.refresh_token },
+    })
+    expect(form.status).toBe(200)
+    expect((await me(form.body.access_token)).body.id).toBe(user.id)
+    const wrongGrant = await ctx.request('POST', '/login/refresh', {
+      form: { grant_type: 'password', refresh_token: form.body.refresh_token },
+    })
+    expect(wrongGrant.status).toBe(422)
+    const text = await ctx.request('POST', '/login/refresh', {
+      body: form.body.refresh_token,
+      headers: { 'content-type': 'text/plain' },
+    })
+    expect(text.status).toBe(415)
+    expect(text.body.detail).toBe('Content-Type must be application/json or application/x-www-form-urlencoded')
+  })
+
   test('an expired, revoked, unknown or malformed refresh token is 401; an empty one 422', async () => {
     const { user, tokens } = await loggedIn()
     await ctx.sql`update sessions set expires_at = now() - interval '1 second' where user_id = ${user.id}`
@@ -151,11 +197,57 @@ describe('POST /login/refresh', () => {
   })
 })
 
+describe('housekeeping', () => {
+  test('ended sessions (expired or revoked) are swept in batches with their spent tokens; live ones stay', async () => {
+    const sessions = createSessionsRepository(createDatabase(ctx.sql, ctx.config.database), { lifetimeDays: 30 })
+    const live = await loggedIn()
+    const revoked = await loggedIn()
+    const expired = await loggedIn()
+    await refresh(revoked.tokens.refresh_token)
+    await ctx.request('POST', '/logout', { token: revoked.tokens.access_token })
+    await ctx.sql`update sessions set expires_at = now() - interval '1 second' where user_id = ${expired.user.id}`
+    const ids = [live.user.id, revoked.user.id, expired.user.id]
+    const sessionOf = async (userId: number) =>
+      (await ctx.sql`select id from sessions where user_id = ${userId}`)[0]?.id
+    const revokedSession = await sessionOf(revoked.user.id)
+    expect(await ctx.sql`select 1 from spent_refresh_tokens where session_id = ${revokedSession}`).toHaveLength(1)
+
+    expect(await sessions.pruneEnded(1)).toBe(1)
+    while ((await sessions.pruneEnded(100)) > 0);
+    const left = await ctx.sql`select user_id::int from sessions where user_id in ${ctx.sql(ids)}`
+    expect(left.map((row) => row.user_id)).toEqual([live.user.id])
+    expect(await ctx.sql`select 1 from spent_refresh_tokens where session_id = ${revokedSession}`).toHaveLength(0)
+    expect((await me(live.tokens.access_token)).status).toBe(200)
+  })
+
+  test('login attempts every window has left are swept in batches', async () => {
+    const attempts = createLoginAttemptsRepository(
+      createDatabase(ctx.sql, ctx.config.database),
+      ctx.config.auth.loginThrottle,
+    )
+    const peer = uniqueAddress()
+    await ctx.sql`
+      insert into login_attempts (client_address, email, attempted_at)
+      select ${peer}, 'old-' || g || '@example.com', now() - interval '16 minutes' from generate_series(1, 3) g`
+    await ctx.sql`insert into login_attempts (client_address, email) values (${peer}, 'recent@example.com')`
+    expect(await attempts.pruneExpired(2)).toBe(2)
+    while ((await attempts.pruneExpired(100)) > 0);
+    const left = await ctx.sql`select email from login_attempts where client_address = ${peer}`
+    expect(left.map((row) => row.email)).toEqual(['recent@example.com'])
+    await ctx.sql`delete from login_attempts where client_address = ${peer}`
+  })
+})
+
 describe('logout and sessions', () => {
-  test('POST /logout ends the caller’s session only', async () => {
+  test('POST /logout ends the caller’s session only; a body sent with it is ignored, whatever it is', async () => {
     const { user, tokens } = await loggedIn()
     const other = await ctx.login(user.email, user.password)
-    expect((await ctx.request('POST', '/logout', { token: tokens.access_token })).body).toEqual({ ok: true })
+    const logout = await ctx.request('POST', '/logout', {
+      token: tokens.access_token,
+      body: 'token=whatever&{not json',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    expect(logout.body).toEqual({ ok: true })
     expect((await me(tokens.access_token)).status).toBe(401)
     expect((await me(other.body.access_token)).status).toBe(200)
     expect((await ctx.request('POST', '/logout', { token: tokens.access_token })).status).toBe(401)

@@ -137,7 +137,10 @@ export function createTestContext(options: TestContextOptions = {}) {
   /** A session for the user and an access token for it, as a login would give, without the password check. */
   async function signIn(user: TestUser): Promise<Account> {
     const refresh = newRefreshToken()
-    const sessionId = await sessions.start(String(user.id), refresh, { userAgent: 'test', clientAddress: peer })
+    const [row] = await sql<[{ hashed_password: string }?]>`select hashed_password from users where id = ${user.id}`
+    const origin = { userAgent: 'test', clientAddress: peer }
+    const sessionId = row && (await sessions.start(String(user.id), row.hashed_password, refresh, origin))
+    if (!sessionId) throw new Error(`user ${user.id} cannot sign in: it is gone or inactive`)
     const { token } = await tokens.issue({ userId: String(user.id), sessionId })
     return { ...user, token, refreshToken: refresh.token, sessionId }
   }

@@ -130,6 +130,13 @@ describe('authentication settings', () => {
     expect(problems.join()).not.toContain('short-secret')
   })
 
+  test('TRUSTED_PROXIES takes IP addresses and ranges only, naming what it refuses', () => {
+    expect(problemsOf({ TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8, 192.0.2.1' })).toEqual([])
+    expect(problemsOf({ TRUSTED_PROXIES: '10.0.0.1, proxy.internal, 10.0.0.0/33' })).toEqual([
+      'TRUSTED_PROXIES must list IP addresses or ranges like 10.0.0.0/8 (not: proxy.internal, 10.0.0.0/33)',
+    ])
+  })
+
   test('the first superuser needs both settings; trusted proxies are a list', () => {
     expect(problemsOf({ FIRST_SUPERUSER_EMAIL: 'root@example.com' })).toEqual([
       'FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together',

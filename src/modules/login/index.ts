@@ -29,7 +29,7 @@ export function loginRoutes({ login, sessions, clientAddress, auth }: LoginRoute
         return login.login(body.username, body.password, originOf(request))
       },
       {
-        // Read by the body reader (src/http/body.ts) and the document: this route takes the OAuth2 form.
+        // Read by the body reader (src/http/body.ts) and the document: the OAuth2 form, not JSON.
         parse: 'urlencoded',
         body: 'LoginForm',
         response: { 200: 'Token', ...errorResponses(400, 413, 415, 422, 429, 503) },
@@ -48,6 +48,8 @@ export function loginRoutes({ login, sessions, clientAddress, auth }: LoginRoute
         return login.refresh(body.refresh_token, originOf(request))
       },
       {
+        // JSON, or the form standard OAuth2 clients send to a `refreshUrl` (`grant_type=refresh_token`).
+        parse: ['json', 'urlencoded'],
         body: 'RefreshRequest',
         response: { 200: 'Token', ...errorResponses(401, 413, 415, 422, 503) },
         detail: {

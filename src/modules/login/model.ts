@@ -12,7 +12,10 @@ export const LoginModel = {
     { description: "The OAuth2 password form, as FastAPI's `OAuth2PasswordRequestForm` takes it." },
   ),
   RefreshRequest: t.Object(
-    { refresh_token: t.String({ minLength: 1, maxLength: 512 }) },
+    {
+      refresh_token: t.String({ minLength: 1, maxLength: 512 }),
+      grant_type: t.Optional(t.String({ pattern: '^refresh_token$', description: 'If sent, `refresh_token`.' })),
+    },
     { description: 'The refresh token the last login or refresh answered.' },
   ),
   Token: t.Object(

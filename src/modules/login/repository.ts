@@ -49,11 +49,15 @@ export function createLoginAttemptsRepository(db: Database, limits: ThrottleLimi
       await db.query((sql) => sql`delete from login_attempts where id = ${attemptId}`)
     },
 
-    /** Drops attempts every window has left, for addresses that never came back. */
-    async pruneExpired(): Promise<number> {
+    /** Drops up to `batch` attempts every window has left, for addresses that never came back. */
+    async pruneExpired(batch: number): Promise<number> {
       const result = await db.query(
-        (sql) =>
-          sql`delete from login_attempts where attempted_at <= now() - make_interval(secs => ${limits.windowSeconds})`,
+        (sql) => sql`
+          delete from login_attempts where id in (
+            select id from login_attempts
+            where attempted_at <= now() - make_interval(secs => ${limits.windowSeconds}) limit ${batch}
+          )
+        `,
       )
       return result.count
     },

@@ -9,8 +9,11 @@ import type { Token } from './model'
 import type { LoginAttemptsRepository } from './repository'
 import type { PasswordThrottle } from './throttle'
 
-/** How often an instance sweeps out old attempts and expired sessions, on the back of a login. */
+/** How often an instance sweeps out old attempts and ended sessions, on the back of a login. */
 const PRUNE_EVERY_MS = 10 * 60 * 1000
+/** Rows per delete, and deletes per sweep: what is left waits for the next sweep. */
+const PRUNE_BATCH = 1000
+const PRUNE_MAX_BATCHES = 20
 
 const incorrect = () => new RejectedError('incorrect_credentials', 'Incorrect email or password')
 
@@ -25,11 +28,17 @@ export interface LoginDependencies {
 
 export function createLoginService({ users, sessions, attempts, throttle, passwords, tokens }: LoginDependencies) {
   let prunedAt = performance.now()
-  // Each login prunes its own address's old attempts; this sweeps what addresses that never came back left.
+  // Each login prunes its own address's old attempts; this sweeps what addresses that never came
+  // back left, and ended sessions, in batches small enough never to hold the tables for long.
   const pruneNowAndThen = () => {
     if (performance.now() - prunedAt < PRUNE_EVERY_MS) return
     prunedAt = performance.now()
-    Promise.all([attempts.pruneExpired(), sessions.pruneExpired()]).catch(() => {
+    const sweep = async (prune: (batch: number) => Promise<number>) => {
+      for (let round = 0; round < PRUNE_MAX_BATCHES; round++) {
+        if ((await prune(PRUNE_BATCH)) < PRUNE_BATCH) return
+      }
+    }
+    Promise.all([sweep(attempts.pruneExpired), sweep(sessions.pruneEnded)]).catch(() => {
       // Tried again in ten minutes; nothing depends on it meanwhile.
     })
   }
@@ -59,7 +68,9 @@ export function createLoginService({ users, sessions, attempts, throttle, passwo
       })
       if (!user) throw incorrect()
       const refresh = newRefreshToken()
-      const sessionId = await sessions.start(user.id, refresh, origin)
+      // Undefined when the password changed, or the account was deactivated or deleted, meanwhile.
+      const sessionId = await sessions.start(user.id, user.hashed_password, refresh, origin)
+      if (sessionId === undefined) throw incorrect()
       return pair(user.id, sessionId, refresh.token)
     },
 

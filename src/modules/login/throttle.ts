@@ -1,7 +1,9 @@
 // Every password check a client can repeat (a login, the current password before a change) is one
-// attempt against the throttle: past 5 failures for one email from one address in the window (or
-// 100 from one address), it is refused with 429 before any hashing. A wrong password counts; a
+// attempt against the throttle: past 5 failures for one email from one address (an IPv6 /64 counts
+// as one) in the window, or 100 from one address, it is refused with 429 before any hashing. A wrong password counts; a
 // right one, or a check the service could not finish, does not.
+
+import { addressBlock } from '../../addresses'
 import { RateLimitedError } from '../../errors'
 import type { LoginAttemptsRepository } from './repository'
 
@@ -18,7 +20,10 @@ export function createPasswordThrottle(attempts: LoginAttemptsRepository) {
       clientAddress: string,
       check: () => Promise<T | undefined>,
     ): Promise<T | undefined> {
-      const reservation = await attempts.reserve(clientAddress, email.normalize('NFC').trim().toLowerCase())
+      const reservation = await attempts.reserve(
+        addressBlock(clientAddress),
+        email.normalize('NFC').trim().toLowerCase(),
+      )
       if ('retryAfterSeconds' in reservation) {
         throw new RateLimitedError(
           'rate_limited',

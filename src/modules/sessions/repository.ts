@@ -82,17 +82,30 @@ export function createSessionsRepository(db: Database, options: { lifetimeDays: 
       return liveCallerOf(await db.query((sql) => sql<CallerColumns[]>`${callerScope(sql, caller)}`))
     },
 
-    /** Starts a session for a user who just proved its password; returns the session id. */
-    async start(userId: string, refresh: IssuedRefreshToken, origin: SessionOrigin): Promise<string> {
+    /**
+     * Starts a session for a user who just proved its password, if the account is still as it was
+     * checked: active, with the hash the password matched. The user's row is locked while the
+     * session is inserted, so a password change, deactivation or deletion either comes first (no
+     * session: undefined) or sees this session and ends it.
+     */
+    async start(
+      userId: string,
+      verifiedHash: string,
+      refresh: IssuedRefreshToken,
+      origin: SessionOrigin,
+    ): Promise<string | undefined> {
       const [row] = await db.query(
-        (sql) => sql<[{ id: string }]>`
+        (sql) => sql<[{ id: string }?]>`
           insert into sessions (user_id, token_hash, expires_at, user_agent, client_address)
-          values (${userId}, ${refresh.hash}, now() + make_interval(days => ${options.lifetimeDays}),
-                  ${origin.userAgent}, ${origin.clientAddress})
+          select u.id, ${refresh.hash}, now() + make_interval(days => ${options.lifetimeDays}),
+                 ${origin.userAgent}, ${origin.clientAddress}
+          from users u
+          where u.id = ${userId} and u.is_active and u.hashed_password = ${verifiedHash}
+          for share of u
           returning id
         `,
       )
-      return row.id
+      return row?.id
     },
 
     /**
@@ -195,9 +208,18 @@ export function createSessionsRepository(db: Database, options: { lifetimeDays: 
       return rows[0]!.found
     },
 
-    /** Drops what can no longer be used: sessions past their absolute expiry (their spent tokens go with them). */
-    async pruneExpired(): Promise<number> {
-      const result = await db.query((sql) => sql`delete from sessions where expires_at < now()`)
+    /**
+     * Drops up to `batch` sessions that can no longer be used, past their end or revoked, with the
+     * spent tokens they kept; a replay of one of those is then an unknown token (401 all the same).
+     */
+    async pruneEnded(batch: number): Promise<number> {
+      const result = await db.query(
+        (sql) => sql`
+          delete from sessions where id in (
+            select id from sessions where expires_at < now() or revoked_at is not null limit ${batch}
+          )
+        `,
+      )
       return result.count
     },
   }

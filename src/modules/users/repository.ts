@@ -81,6 +81,20 @@ function split(rows: CallerUserRow[]): { caller: LiveCaller; user: User | undefi
 
 const CHANGEABLE = ['email', 'hashed_password', 'full_name', 'is_active', 'is_superuser'] as const
 
+/**
+ * Ends a user's sessions (but `keep`), after its row was changed in the same transaction: a
+ * statement of its own, so that it sees every session a login inserted before the change took the
+ * user's row (sessions.start locks it).
+ */
+async function endSessions(tx: Database, userId: string, keep?: string): Promise<void> {
+  await tx.query(
+    (sql) => sql`
+      update sessions set revoked_at = now()
+      where user_id = ${userId} and revoked_at is null ${keep === undefined ? sql`` : sql`and id <> ${keep}`}
+    `,
+  )
+}
+
 export type UsersRepository = ReturnType<typeof createUsersRepository>
 
 export function createUsersRepository(db: Database) {
@@ -174,39 +188,34 @@ export function createUsersRepository(db: Database) {
 
     /**
      * A superuser's change to any user. A new password or deactivation also ends every session the
-     * user has, in the same statement.
+     * user has, in the same transaction.
      */
     async updateAs(caller: Caller, id: string, changes: UserChanges): Promise<User> {
       const columns = CHANGEABLE.filter((column) => changes[column] !== undefined)
       const endsSessions = changes.hashed_password !== undefined || changes.is_active === false
-      const rows = await db
-        .query(
-          (sql) => sql<CallerUserRow[]>`
-            with caller as (${callerScope(sql, caller)}),
-            changed as (
-              ${
-                columns.length === 0
-                  ? sql`select ${ownColumns(sql)} from users u where u.id = ${id} and (select caller_is_superuser from caller)`
-                  : sql`update users u set ${sql(changes, columns)} from caller c
-                        where u.id = ${id} and c.caller_is_superuser returning ${ownColumns(sql)}`
-              }
-            )
-            ${
-              endsSessions
-                ? sql`, ended as (
-                    update sessions s set revoked_at = now() from changed
-                    where s.user_id = changed.id and s.revoked_at is null
-                  )`
-                : sql``
-            }
-            select c.*, u.* from caller c left join lateral (select ${userColumns(sql)} from changed u) u on true
-          `,
-        )
-        .catch(uniqueEmail)
-      const { caller: live, user } = split(rows)
-      requireSuperuser(live)
-      if (!user) throw userNotFound()
-      return user
+      return db.transaction(async (tx) => {
+        const rows = await tx
+          .query(
+            (sql) => sql<CallerUserRow[]>`
+              with caller as (${callerScope(sql, caller)}),
+              changed as (
+                ${
+                  columns.length === 0
+                    ? sql`select ${ownColumns(sql)} from users u where u.id = ${id} and (select caller_is_superuser from caller)`
+                    : sql`update users u set ${sql(changes, columns)} from caller c
+                          where u.id = ${id} and c.caller_is_superuser returning ${ownColumns(sql)}`
+                }
+              )
+              select c.*, u.* from caller c left join lateral (select ${userColumns(sql)} from changed u) u on true
+            `,
+          )
+          .catch(uniqueEmail)
+        const { caller: live, user } = split(rows)
+        requireSuperuser(live)
+        if (!user) throw userNotFound()
+        if (endsSessions) await endSessions(tx, id)
+        return user
+      })
     },
 
     /** The caller's own name or email (the route has checked the password for a new email). */
@@ -243,20 +252,17 @@ export function createUsersRepository(db: Database) {
 
     /** Sets the caller's password and ends every other session of the account; the caller's stays. */
     async changeOwnPassword(caller: Caller, hashedPassword: string): Promise<void> {
-      const rows = await db.query(
-        (sql) => sql<CallerColumns[]>`
-          with caller as (${callerScope(sql, caller)}),
-          changed as (
-            update users u set hashed_password = ${hashedPassword} from caller c where u.id = c.caller_id returning u.id
-          ),
-          ended as (
-            update sessions s set revoked_at = now() from changed
-            where s.user_id = changed.id and s.id <> ${caller.sessionId} and s.revoked_at is null
-          )
-          select * from caller
-        `,
-      )
-      liveCallerOf(rows)
+      await db.transaction(async (tx) => {
+        const rows = await tx.query(
+          (sql) => sql<CallerColumns[]>`
+            with caller as (${callerScope(sql, caller)}),
+            changed as (update users u set hashed_password = ${hashedPassword} from caller c where u.id = c.caller_id)
+            select * from caller
+          `,
+        )
+        liveCallerOf(rows)
+        await endSessions(tx, caller.userId, caller.sessionId)
+      })
     },
 
     /** A superuser deletes a user (not itself); its items and sessions go with it, by cascade. */
