@@ -8,6 +8,12 @@ export interface PasswordHasher {
    * made with the same parameters, so an unknown email takes as long as a wrong password.
    */
   verify(password: string, hash: string | undefined): Promise<boolean>
+  /**
+   * Whether a stored hash was made with other parameters than the configured ones: it should be
+   * replaced at the next login, so that stored hashes follow the cost, and every account's check
+   * takes as long as the dummy's.
+   */
+  needsRehash(hash: string): boolean
 }
 
 type Argon2idOptions = { algorithm: 'argon2id'; memoryCost: number; timeCost: number }
@@ -38,7 +44,9 @@ export function createPasswordHasher(config: PasswordHashConfig, argon2id: Argon
   const options = { algorithm: 'argon2id', memoryCost: config.memoryKib, timeCost: config.timeCost } as const
   // Made once, at start, with the real parameters; its password is random and never kept.
   const dummyHash = argon2id.hash(crypto.randomUUID(), options)
+  const current = `$argon2id$v=19$m=${config.memoryKib},t=${config.timeCost},p=1$`
   return {
+    needsRehash: (hash) => !hash.startsWith(current),
     hash: (password) => gate.run(() => argon2id.hash(password, options)),
     verify: (password, hash) =>
       gate.run(async () => {

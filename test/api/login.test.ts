@@ -72,6 +72,23 @@ describe('POST /login/access-token', () => {
     expect(refreshed.headers.get('cache-control')).toBe('no-store')
   })
 
+  test('a hash made with other parameters than the configured ones is replaced at the next login', async () => {
+    const user = await ctx.createUser()
+    const old = await Bun.password.hash(user.password, { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 3 })
+    await ctx.sql`update users set hashed_password = ${old} where id = ${user.id}`
+    const login = await ctx.login(user.email, user.password)
+    expect(login.status).toBe(200)
+    expect((await ctx.request('GET', '/users/me', { token: login.body.access_token })).status).toBe(200)
+    const [row] = await ctx.sql`select hashed_password from users where id = ${user.id}`
+    expect(row!.hashed_password).toStartWith('$argon2id$v=19$m=19456,t=2,p=1$')
+    expect(await Bun.password.verify(user.password, row!.hashed_password)).toBe(true)
+    // A current hash is left as it is.
+    expect((await ctx.login(user.email, user.password)).status).toBe(200)
+    expect((await ctx.sql`select hashed_password from users where id = ${user.id}`)[0]!.hashed_password).toBe(
+      row!.hashed_password,
+    )
+  })
+
   test('the form is required: JSON is 415, missing fields or another grant_type are 422', async () => {
     const json = await ctx.request('POST', '/login/access-token', { json: { username: 'a@b.co', password: 'x' } })
     expect(json.status).toBe(415)
@@ -172,6 +189,7 @@ describe('throttling failed logins', () => {
     const busy = createTestContext({
       passwords: () => ({
         hash: () => Promise.reject(new Error('not used')),
+        needsRehash: () => false,
         verify: () =>
           Promise.reject(new UnavailableError('hashing_busy', 'Too many sign-ups or logins at once, try again')),
       }),

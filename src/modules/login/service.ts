@@ -67,9 +67,14 @@ export function createLoginService({ users, sessions, attempts, throttle, passwo
         return matches && found?.is_active ? found : undefined
       })
       if (!user) throw incorrect()
+      let verified = user.hashed_password
+      if (passwords.needsRehash(verified)) {
+        const rehashed = await passwords.hash(password)
+        if (await users.replaceHash(user.id, verified, rehashed)) verified = rehashed
+      }
       const refresh = newRefreshToken()
       // Undefined when the password changed, or the account was deactivated or deleted, meanwhile.
-      const sessionId = await sessions.start(user.id, user.hashed_password, refresh, origin)
+      const sessionId = await sessions.start(user.id, verified, refresh, origin)
       if (sessionId === undefined) throw incorrect()
       return pair(user.id, sessionId, refresh.token)
     },

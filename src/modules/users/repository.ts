@@ -110,6 +110,15 @@ export function createUsersRepository(db: Database) {
       return row
     },
 
+    /** Replaces a password hash with one of the same password at the current cost, unless it changed meanwhile. */
+    async replaceHash(userId: string, previous: string, replacement: string): Promise<boolean> {
+      const result = await db.query(
+        (sql) =>
+          sql`update users set hashed_password = ${replacement} where id = ${userId} and hashed_password = ${previous}`,
+      )
+      return result.count > 0
+    },
+
     /** Open registration: a plain, active account. A duplicate email (in any case) is the unique index's 409. */
     async register(user: NewUser): Promise<User> {
       const [row] = await db
