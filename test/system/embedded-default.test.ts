@@ -4,10 +4,11 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chownSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { within } from '../../src/timing'
 import { clusterHome, freshCheckout } from '../support/checkout'
 import { forEachLine } from '../support/lines'
 import { noPostgresLeft, postmasters } from '../support/processes'
-import { serviceEnv, spawnService } from '../support/service'
+import { type RunningService, serviceEnv, spawnService } from '../support/service'
 import { waitFor } from '../support/wait'
 
 // Starting servers and clusters takes seconds on two cores.
@@ -15,7 +16,15 @@ setDefaultTimeout(60_000)
 
 const isRoot = process.getuid?.() === 0
 const folders: string[] = []
-afterAll(() => {
+// A test that fails half-way still stops what it started (each service stops its own cluster), before
+// its folder goes.
+const services = new Set<RunningService>()
+afterAll(async () => {
+  for (const service of services) {
+    if (service.process.exitCode !== null) continue
+    process.kill(-service.process.pid, 'SIGTERM')
+    if (!(await within(service.exited, 10_000)).done) process.kill(-service.process.pid, 'SIGKILL')
+  }
   for (const folder of folders) rmSync(folder, { recursive: true, force: true })
 })
 
@@ -45,7 +54,11 @@ function trackedHome(dir: string): string {
 async function startStopRestart(dir: string, owner?: { uid: number; gid: number }) {
   // As on a fresh machine: no SECRET_KEY either, so tokens are signed with a key made at start.
   const env = { HOME: dir, LANG: '', LC_ALL: 'C', SECRET_KEY: '' }
-  const start = () => spawnService({ command: ['bun', 'run', 'start'], cwd: dir, env, detached: true, ...owner })
+  const start = async () => {
+    const service = await spawnService({ command: ['bun', 'run', 'start'], cwd: dir, env, detached: true, ...owner })
+    services.add(service)
+    return service
+  }
 
   const first = await start()
   const email = `embedded-${crypto.randomUUID()}@example.com`
