@@ -86,6 +86,7 @@ export function createApp({
         passwords,
         throttle,
         clientAddress,
+        findCaller: sessions.findCaller,
         auth,
         openRegistration: config.auth.openRegistration,
       }),

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 
-export const SessionId = t.String({ format: 'uuid', description: 'A session, as `GET /users/me/sessions` lists it.' })
+const SessionId = t.String({ format: 'uuid', description: 'A session, as `GET /users/me/sessions` lists it.' })
 
 const Session = t.Object(
   {

@@ -61,7 +61,7 @@ export function newRefreshToken(): IssuedRefreshToken {
   return { token, hash: hashRefreshToken(token) }
 }
 
-export const hashRefreshToken = (token: string): Buffer => new Bun.CryptoHasher('sha256').update(token).digest()
+const hashRefreshToken = (token: string): Buffer => new Bun.CryptoHasher('sha256').update(token).digest()
 
 const toSession = (row: SessionRow, current: string): Session => ({
   id: row.id,

@@ -4,6 +4,7 @@ import type { AuthGuard } from '../../http/auth'
 import { ValidationFailedError } from '../../http/errors'
 import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
 import { COUNTED, pageOf, TOTAL_COUNT_HEADER } from '../../paging'
+import { type LiveCaller, requireSuperuser } from '../../security/access'
 import type { PasswordHasher } from '../../security/passwords'
 import type { Caller } from '../../security/tokens'
 import type { PasswordThrottle } from '../login/throttle'
@@ -16,6 +17,8 @@ export interface UsersRoutesDependencies {
   passwords: PasswordHasher
   throttle: PasswordThrottle
   clientAddress: (request: Request) => string
+  /** The caller as the database sees it now: for a check that must come before costly work. */
+  findCaller: (caller: Caller) => Promise<LiveCaller>
   auth: AuthGuard['plugin']
   openRegistration: boolean
 }
@@ -27,6 +30,7 @@ export function usersRoutes({
   passwords,
   throttle,
   clientAddress,
+  findCaller,
   auth,
   openRegistration,
 }: UsersRoutesDependencies) {
@@ -143,7 +147,7 @@ export function usersRoutes({
       '/users/',
       async ({ caller, body, set, status }) => {
         // Checked before the hash, which costs far more than the check.
-        await users.requireSuperuser(caller)
+        requireSuperuser(await findCaller(caller))
         const { password, ...fields } = body
         const user = await users.createAs(caller, { ...fields, hashed_password: await passwords.hash(password) })
         set.headers.location = `/users/${user.id}`
@@ -193,7 +197,7 @@ export function usersRoutes({
       '/users/:user_id',
       async ({ caller, params, body }) => {
         const { password, ...rest } = body
-        if (password !== undefined) await users.requireSuperuser(caller)
+        if (password !== undefined) requireSuperuser(await findCaller(caller))
         const changes = { ...rest, ...(password !== undefined && { hashed_password: await passwords.hash(password) }) }
         return users.updateAs(caller, params.user_id, changes)
       },

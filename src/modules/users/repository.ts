@@ -133,12 +133,6 @@ export function createUsersRepository(db: Database) {
       return toUser(row)
     },
 
-    /** Whether the caller is live and a superuser: checked before work that costs (a password hash). */
-    async requireSuperuser(caller: Caller): Promise<void> {
-      const rows = await db.query((sql) => sql<CallerColumns[]>`${callerScope(sql, caller)}`)
-      requireSuperuser(liveCallerOf(rows))
-    },
-
     async createAs(caller: Caller, user: NewUser): Promise<User> {
       const rows = await db
         .query(
