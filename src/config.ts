@@ -50,6 +50,8 @@ export interface Config {
   env: 'production' | 'development'
   host: string
   port: number
+  /** Processes serving the port (`reusePort`), each with its own pool; 1: this process serves. */
+  workers: number
   logLevel: LogLevel
   maxBodyBytes: number
   idleTimeoutSeconds: number
@@ -168,6 +170,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     env: production ? 'production' : 'development',
     host: read.host('HOST', '127.0.0.1'),
     port: read.int('PORT', 3000, 0, 65535),
+    workers: read.raw('WORKERS')?.toLowerCase() === 'auto' ? cpus : read.int('WORKERS', 1, 1, 64),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     maxBodyBytes: read.int('MAX_BODY_BYTES', MiB, 1, 64 * MiB),
     idleTimeoutSeconds: read.int('IDLE_TIMEOUT_SECONDS', 30, 1, 255),
@@ -231,7 +234,9 @@ const MIN_KEY_BYTES = 32
 function secretKeys(read: Reader): Pick<AuthConfig, 'secretKeys' | 'generatedKey'> {
   const keys = read.list('SECRET_KEY').map((key) => new TextEncoder().encode(key))
   if (keys.length > 0) return { secretKeys: keys, generatedKey: false }
-  return { secretKeys: [crypto.getRandomValues(new Uint8Array(MIN_KEY_BYTES))], generatedKey: true }
+  // Text, so that a primary can hand the same key to its workers (WORKERS) in SECRET_KEY.
+  const generated = Buffer.from(crypto.getRandomValues(new Uint8Array(MIN_KEY_BYTES))).toString('base64url')
+  return { secretKeys: [new TextEncoder().encode(generated)], generatedKey: true }
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { Sql } from 'postgres'
 import { createApp } from './app'
 import { type Config, ConfigError, loadConfig, refuseEmbeddedInProduction, refuseWeakKeysInProduction } from './config'
+import { connectionCapacity } from './db/capacity'
 import { createSql } from './db/client'
 import { createDatabase } from './db/database'
 import { applyMigrations, pendingMigrations } from './db/migrations'
@@ -17,6 +18,18 @@ import { within } from './timing'
 
 /** Bun answers 413 with an empty body past its own limit; ours (MAX_BODY_BYTES, JSON 413) must come first. */
 const BUN_BODY_LIMIT = 2 ** 40
+
+/** How the primary starts a worker: this script again, told so. */
+const WORKER_FLAG = '--worker'
+const isWorker = process.argv.includes(WORKER_FLAG)
+
+/** A free port of `host`, for workers to share when PORT is 0. */
+function freePort(host: string): number {
+  const probe = Bun.listen({ hostname: host, port: 0, socket: { data() {} } })
+  const { port } = probe
+  probe.stop(true)
+  return port
+}
 
 async function main(config: Config, logger: Logger) {
   const lifecycle = { draining: false }
@@ -37,10 +50,12 @@ async function main(config: Config, logger: Logger) {
       logger.info('shutting down', { reason, drain_seconds: server ? config.drainSeconds : 0 })
       if (server) {
         // Readiness turns 503 first so load balancers stop routing here; then new connections
-        // are refused and in-flight requests finish.
+        // are refused and in-flight requests finish. Workers each do so themselves.
         lifecycle.draining = true
-        if (config.drainSeconds > 0) await Bun.sleep(config.drainSeconds * 1000)
-        if (!(await within(server.stop(), config.shutdownTimeoutSeconds * 1000)).done) {
+        const drainHere = config.workers === 1 ? config.drainSeconds : 0
+        if (drainHere > 0) await Bun.sleep(drainHere * 1000)
+        const allowedSeconds = config.shutdownTimeoutSeconds + config.drainSeconds - drainHere
+        if (!(await within(server.stop(), allowedSeconds * 1000)).done) {
           logger.warn('in-flight requests did not finish in time; closing them', {
             timeout_seconds: config.shutdownTimeoutSeconds,
           })
@@ -84,20 +99,38 @@ async function main(config: Config, logger: Logger) {
         throw new Error(`Pending migrations: ${pending.join(', ')}. Run \`bun run db:migrate\` first.`)
     }
     if (stopping) return
-    if (config.auth.generatedKey) {
+    const capacity = await connectionCapacity(sql)
+    if (config.workers * config.database.poolMax > capacity.available) {
+      throw new Error(
+        `WORKERS x DATABASE_POOL_MAX = ${config.workers} x ${config.database.poolMax} connections, but PostgreSQL allows ${capacity.available} (max_connections ${capacity.max} - ${capacity.reserved} reserved)`,
+      )
+    }
+    if (config.auth.generatedKey && !isWorker) {
       logger.warn('SECRET_KEY is not set: tokens are signed with a random key and stop working when the service stops')
     }
     const passwords = createPasswordHasher(config.passwordHash)
     const first = config.auth.firstSuperuser
-    if (first) {
+    if (first && !isWorker) {
       const users = createUsersRepository(createDatabase(sql, config.database))
       await ensureFirstSuperuser(first, { users, passwords, logger })
     }
     if (stopping) return
+    if (config.workers > 1) {
+      server = startWorkers(config, url, logger, {
+        stopping: () => stopping !== undefined,
+        onUnexpectedExit: () => void shutdown('a worker exited', 1),
+      })
+      // The primary serves nothing: its pool is not needed any more.
+      await sql.end({ timeout: 5 })
+      sql = undefined
+      return
+    }
     const app = createApp({ sql, config, logger, lifecycle, passwords })
     const bun = Bun.serve({
       hostname: config.host,
       port: config.port,
+      // Workers of one primary share its port; the kernel spreads connections between them.
+      reusePort: isWorker,
       maxRequestBodySize: BUN_BODY_LIMIT,
       idleTimeout: config.idleTimeoutSeconds,
       // The socket's address travels with the request (throttling, sessions); headers cannot fake it.
@@ -105,12 +138,56 @@ async function main(config: Config, logger: Logger) {
     })
     server = { stop: (force) => bun.stop(force) }
     const address = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${bun.port}`
-    logger.info('listening', { url: address, docs: `${address}/docs`, env: config.env })
+    logger.info('listening', { url: address, docs: `${address}/docs`, env: config.env, worker: isWorker || undefined })
   } catch (error) {
     // A shutdown under way explains the failure (its own exit follows); otherwise clean up and fail.
     if (stopping) return
     await stopDatabase().catch(() => {})
     throw error
+  }
+}
+
+/**
+ * WORKERS > 1: this process (the primary) has the database ready and starts that many workers, each
+ * this script again with its own pool, serving one port together. A worker gets the database's URL
+ * (the embedded one's too) and the signing key, and makes no first superuser (the primary did).
+ * Stopping the primary stops its workers (each drains as it would alone); a worker that exits on
+ * its own stops the rest, so that an orchestrator restarts the whole service.
+ */
+function startWorkers(
+  config: Config,
+  url: string,
+  logger: Logger,
+  primary: { stopping: () => boolean; onUnexpectedExit: () => void },
+) {
+  const port = config.port === 0 ? freePort(config.host) : config.port
+  const workers = Array.from({ length: config.workers }, (_, index) => {
+    const child = Bun.spawn([process.execPath, import.meta.path, WORKER_FLAG], {
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        PORT: String(port),
+        WORKERS: '1',
+        SECRET_KEY: config.auth.secretKeys.map((key) => new TextDecoder().decode(key)).join(','),
+        FIRST_SUPERUSER_EMAIL: '',
+        FIRST_SUPERUSER_PASSWORD: '',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    void child.exited.then((code) => {
+      // A Ctrl-C reaches the workers too (one process group): that exit is expected.
+      if (primary.stopping()) return
+      logger.error('a worker exited; stopping the service', { worker: index, exit_code: code })
+      primary.onUnexpectedExit()
+    })
+    return child
+  })
+  logger.info('workers started', { workers: config.workers, port })
+  return {
+    async stop(force?: boolean) {
+      for (const worker of workers) worker.kill(force ? 'SIGKILL' : 'SIGTERM')
+      await Promise.all(workers.map((worker) => worker.exited))
+    },
   }
 }
 

@@ -1,21 +1,42 @@
-// A page of rows by offset and limit (the tutorial's `skip` and `limit`): what list queries take.
-// The numbers stay text, validated at the edge: they reach SQL as parameters, never through a JS
-// number (an offset may exceed 2^53).
+// A page of rows: by offset and limit (the tutorial's `skip` and `limit`), or by cursor (`after_id`:
+// the rows after the last one a client has), which costs the same at the 250,000th row as at the
+// first. The numbers stay text, validated at the edge: they reach SQL as parameters, never through a
+// JS number (an offset may exceed 2^53).
 
 export const DEFAULT_PAGE_LIMIT = 100
 export const MAX_PAGE_LIMIT = 100
 
-export interface Page {
-  offset: string
-  limit: string
+export type Page = { limit: string } & (
+  | { offset: string; afterId?: undefined }
+  | { afterId: string; offset?: undefined }
+)
+
+export interface PageParameters {
+  offset?: string
+  skip?: string
+  after_id?: string
+  limit?: string
 }
 
-/** The page a list request asks for: `offset` (or its alias `skip`) and `limit`, with their defaults. */
-export function pageOf(query: { offset?: string; skip?: string; limit?: string }): Page {
-  return { offset: query.offset ?? query.skip ?? '0', limit: query.limit ?? String(DEFAULT_PAGE_LIMIT) }
+/** The page a list request asks for, with the defaults; `after_id` wins (the edge refuses both at once). */
+export function pageOf(query: PageParameters): Page {
+  const limit = query.limit ?? String(DEFAULT_PAGE_LIMIT)
+  if (query.after_id !== undefined) return { afterId: query.after_id, limit }
+  return { offset: query.offset ?? query.skip ?? '0', limit }
 }
 
 /** Lists say how many rows there are in all, as PostgREST and many clients expect. */
 export const TOTAL_COUNT_HEADER = 'X-Total-Count'
-/** A route's `detail` flag: its 200 carries TOTAL_COUNT_HEADER (the OpenAPI document declares it). */
-export const COUNTED = { 'x-total-count': true } as const
+export const LINK_HEADER = 'Link'
+/** A route's `detail` flag: it answers a list, with TOTAL_COUNT_HEADER and LINK_HEADER (the OpenAPI document declares them). */
+export const LIST = { 'x-list': true } as const
+
+/**
+ * The `Link` to the next page (RFC 8288), by cursor after this page's last row, or undefined when
+ * this page is not full (nothing follows). `path` is the list's own path.
+ */
+export function nextPageLink(path: string, page: Page, rows: readonly { id: number }[]): string | undefined {
+  const last = rows.at(-1)
+  if (!last || rows.length < Number(page.limit)) return undefined
+  return `<${path}?after_id=${last.id}&limit=${page.limit}>; rel="next"`
+}

@@ -8,7 +8,7 @@ import type { AnyElysia } from 'elysia'
 import { SECURITY_SCHEME } from '../http/auth'
 import { ERROR_HEADERS } from '../http/error-handler'
 import { INTEGER_FORMAT_PREFIX } from '../http/schema'
-import { COUNTED, TOTAL_COUNT_HEADER } from '../paging'
+import { LINK_HEADER, LIST, TOTAL_COUNT_HEADER } from '../paging'
 
 const info = {
   title: 'Users and items API',
@@ -101,8 +101,8 @@ function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
     if (!isObject(operations)) continue
     for (const operation of Object.values(operations)) {
       if (!isObject(operation)) continue
-      const counted = Object.keys(COUNTED).some((flag) => operation[flag] === true)
-      for (const flag of Object.keys(COUNTED)) delete operation[flag]
+      const list = Object.keys(LIST).some((flag) => operation[flag] === true)
+      for (const flag of Object.keys(LIST)) delete operation[flag]
       const body = operation.requestBody
       if (isObject(body)) body.content = onlyServed(body.content) ?? {}
       if (!isObject(operation.responses)) continue
@@ -117,7 +117,7 @@ function normaliseOperations(paths: JsonObject, schemas: JsonObject): void {
         const model = isObject(ref) && typeof ref.$ref === 'string' ? schemas[ref.$ref.split('/').pop()!] : undefined
         const describedModel = Number(status) < 400 && isObject(model) && typeof model.description === 'string'
         const description = describedModel ? (model.description as string) : statusText(status)
-        const headers = { ...responseHeaders[status], ...(counted && status === '200' && totalCountHeader) }
+        const headers = { ...responseHeaders[status], ...(list && status === '200' && listHeaders) }
         operation.responses[status] = {
           description,
           ...(Object.keys(headers).length > 0 && { headers }),
@@ -140,8 +140,14 @@ const responseHeaders: Record<string, JsonObject> = {
   ...Object.fromEntries(Object.entries(ERROR_HEADERS).map(([status, headers]) => [status, headersObject(headers)])),
 }
 
-const totalCountHeader = headersObject([
+const listHeaders = headersObject([
   { name: TOTAL_COUNT_HEADER, description: 'How many rows there are in all.', schema: { type: 'integer', minimum: 0 } },
+  {
+    name: LINK_HEADER,
+    description:
+      'When the page is full: `<path?after_id=<last id>&limit=<limit>>; rel="next"`, the next page by cursor (RFC 8288).',
+    schema: { type: 'string' },
+  },
 ])
 
 const statusText = (status: string) =>

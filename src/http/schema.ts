@@ -3,8 +3,8 @@
 // as integers: src/docs/openapi.ts rewrites every `integer-*` format into an integer schema.
 import { FormatRegistry, Type } from '@sinclair/typebox'
 import { t } from 'elysia'
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../paging'
-import { ERROR_CODES } from './errors'
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page, type PageParameters, pageOf } from '../paging'
+import { ERROR_CODES, ValidationFailedError } from './errors'
 
 export const INT64_MAX = 9223372036854775807n
 /** Canonical integer syntax; anything else is an `int_parsing` error. */
@@ -77,10 +77,18 @@ export const Email = t
 /** `{ ok: true }` for a successful delete, as in the tutorial. */
 export const Ok = t.Object({ ok: t.Literal(true) })
 
-/** `offset` (or its alias `skip`) and `limit`, as in the tutorial; `pageOf` applies the defaults. */
+/** `offset` (or its alias `skip`) and `limit`, as in the tutorial, or `after_id`; `pageOf` applies the defaults. */
 export const PageQuery = t.Object({
   offset: t.Optional(integerString({ minimum: 0n, maximum: INT64_MAX, description: 'Rows to skip (default 0).' })),
   skip: t.Optional(integerString({ minimum: 0n, maximum: INT64_MAX, description: 'Alias of `offset`.' })),
+  after_id: t.Optional(
+    integerString({
+      minimum: 0n,
+      maximum: INT64_MAX,
+      description:
+        'The rows after this id (a cursor: as fast deep in the list as at its start; the `Link` header gives the next page). Not with `offset`.',
+    }),
+  ),
   limit: t.Optional(
     integerString({
       minimum: 1n,
@@ -89,6 +97,16 @@ export const PageQuery = t.Object({
     }),
   ),
 })
+
+/** The page a list request asks for; a cursor and an offset at once are a 422. */
+export function pageFrom(query: PageParameters): Page {
+  if (query.after_id !== undefined && (query.offset !== undefined || query.skip !== undefined)) {
+    throw new ValidationFailedError([
+      { loc: ['query', 'after_id'], msg: 'Use either after_id or offset (skip), not both', type: 'value_error' },
+    ])
+  }
+  return pageOf(query)
+}
 
 // Elysia's UnionEnum adds a `default` (for its request-side error messages); a response field needs none.
 const ErrorCodeSchema = t.UnionEnum(ERROR_CODES, {

@@ -216,7 +216,13 @@ describe('the operations in /openapi.json', () => {
         description: expect.any(String),
         schema: { type: 'integer', minimum: 0 },
       })
-      expect(op['x-total-count']).toBeUndefined()
+      expect(op.responses['200'].headers.Link).toEqual({ description: expect.any(String), schema: { type: 'string' } })
+      expect(op['x-list']).toBeUndefined()
+      expect(api.parameter(key, 'after_id')).toMatchObject({
+        in: 'query',
+        required: false,
+        schema: { type: 'integer', minimum: 0 },
+      })
     }
   })
 

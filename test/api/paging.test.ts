@@ -114,6 +114,71 @@ describe('GET /items/', () => {
   })
 })
 
+describe('by cursor (after_id), with Link rel="next"', () => {
+  /** The path and query of a Link header's next page, or undefined. */
+  const nextOf = (res: { headers: Headers }) => /^<([^>]+)>; rel="next"$/.exec(res.headers.get('link') ?? '')?.[1]
+
+  test('following Link from the first page walks every item exactly once, in order; the last page has none', async () => {
+    const [owner] = await insertUsers(1)
+    const rows = await ctx.sql<{ id: number }[]>`
+      insert into items (title, owner_id) select 'walk ' || g, ${owner!} from generate_series(1, 25) g order by g returning id::int`
+    const seen: number[] = []
+    let path: string | undefined = '/items/?limit=10'
+    let pages = 0
+    while (path) {
+      const res = await asSu(path)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('x-total-count')).toBe('25')
+      seen.push(...ids(res.body))
+      path = nextOf(res)
+      pages++
+    }
+    expect(seen).toEqual(ids(rows))
+    expect(pages).toBe(3)
+    // The links are cursors after each page's last row.
+    const first = await asSu('/items/?limit=10')
+    expect(nextOf(first)).toBe(`/items/?after_id=${rows[9]!.id}&limit=10`)
+    expect(ids((await asSu(`/items/?after_id=${rows[9]!.id}&limit=10`)).body)).toEqual(ids(rows).slice(10, 20))
+  })
+
+  test('an offset page links to the next page by cursor too; users page the same way', async () => {
+    const made = [su.id, ...(await insertUsers(4))]
+    const res = await asSu('/users/?offset=1&limit=2')
+    expect(ids(res.body)).toEqual(made.slice(1, 3))
+    expect(nextOf(res)).toBe(`/users/?after_id=${made[2]}&limit=2`)
+    const next = await asSu(nextOf(res)!)
+    expect(ids(next.body)).toEqual(made.slice(3, 5))
+    const last = await asSu(`/users/?after_id=${made[4]}&limit=2`)
+    expect(last.body).toEqual([])
+    expect(last.headers.get('link')).toBeNull()
+  })
+
+  test('after_id=0 starts at the beginning; with offset or skip it is a 422', async () => {
+    const [owner] = await insertUsers(1)
+    await ctx.sql`insert into items (title, owner_id) values ('a', ${owner!}), ('b', ${owner!})`
+    expect((await asSu('/items/?after_id=0')).body).toHaveLength(2)
+    for (const query of ['after_id=1&offset=0', 'after_id=1&skip=2']) {
+      const res = await asSu(`/items/?${query}`)
+      expect(res.status).toBe(422)
+      expect(res.body.detail).toEqual([{ loc: ['query', 'after_id'], msg: expect.any(String), type: 'value_error' }])
+    }
+    expect((await asSu('/items/?after_id=-1')).status).toBe(422)
+  })
+
+  test('an owner’s list pages by cursor through its own items only', async () => {
+    const owner = await ctx.account()
+    const made = []
+    for (const title of ['x', 'y', 'z'])
+      made.push((await ctx.request('POST', '/items/', { token: owner.token, json: { title } })).body)
+    await ctx.request('POST', '/items/', { token: su.token, json: { title: 'not hers' } })
+    const first = await ctx.request('GET', '/items/?limit=2', { token: owner.token })
+    expect(first.body).toEqual(made.slice(0, 2))
+    const second = await ctx.request('GET', nextOf(first)!, { token: owner.token })
+    expect(second.body).toEqual(made.slice(2))
+    expect(second.headers.get('link')).toBeNull()
+  })
+})
+
 describe('the repositories', () => {
   test('listAs (users) pages by offset and limit, ordered by id, with the total', async () => {
     const made = [su.id, ...(await insertUsers(2))]

@@ -2,7 +2,7 @@
 // migrations stop it naming them, SIGTERM drains (readiness 503, in-flight requests finish) and
 // exits 0.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -294,6 +294,67 @@ describe('served over HTTP', () => {
       status: 200,
       request_id: 'prod-log-check',
     })
+  })
+})
+
+describe('WORKERS', () => {
+  let scratch: ScratchDatabase
+  beforeAll(async () => {
+    scratch = await createScratchDatabase({ migrated: true })
+  })
+  afterAll(() => scratch?.drop())
+
+  test('WORKERS=2: two processes serve one port with one signing key; SIGTERM stops them all, exit 0', async () => {
+    const service = await spawnService({
+      env: { DATABASE_URL: scratch.url, WORKERS: '2', SECRET_KEY: '', SHUTDOWN_DRAIN_SECONDS: '0' },
+    })
+    try {
+      const workers = () =>
+        readFileSync(`/proc/${service.process.pid}/task/${service.process.pid}/children`, 'utf8')
+          .split(/\s+/)
+          .filter(Boolean)
+      await waitFor(
+        'two workers listening',
+        () => service.output.filter((line) => line.includes('listening')).length === 2,
+      )
+      expect(workers()).toHaveLength(2)
+      const email = `workers-${crypto.randomUUID()}@example.com`
+      const signup = await fetch(`${service.url}/users/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: 'correct horse battery' }),
+      })
+      expect(signup.status).toBe(201)
+      const login = await fetch(`${service.url}/login/access-token`, {
+        method: 'POST',
+        body: new URLSearchParams({ username: email, password: 'correct horse battery' }),
+      })
+      const { access_token } = (await login.json()) as { access_token: string }
+      // Fresh connections land on either worker: a token one signed works on both.
+      for (let i = 0; i < 8; i++) {
+        const me = await fetch(`${service.url}/users/me`, {
+          headers: { authorization: `Bearer ${access_token}` },
+          keepalive: false,
+        })
+        expect(me.status).toBe(200)
+      }
+      const pids = workers()
+      service.process.kill('SIGTERM')
+      expect(await service.exited).toBe(0)
+      for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false)
+    } finally {
+      service.process.kill('SIGKILL')
+    }
+  })
+
+  test('more connections than PostgreSQL allows refuses to start, naming the numbers', async () => {
+    const { exitCode, output } = await runServiceToExit({
+      DATABASE_URL: scratch.url,
+      WORKERS: '20',
+      DATABASE_POOL_MAX: '10',
+    })
+    expect(exitCode).toBe(1)
+    expect(output).toContain('WORKERS x DATABASE_POOL_MAX = 20 x 10 connections, but PostgreSQL allows')
   })
 })
 

@@ -65,6 +65,13 @@ describe('loadConfig', () => {
     expect(refused({ NODE_ENV: 'development' }, 'DATABASE_URL')).toEqual([])
   })
 
+  test('WORKERS: a number of processes, or auto for one per CPU', () => {
+    expect(loadConfig({}).workers).toBe(1)
+    expect(loadConfig({ WORKERS: '3' }).workers).toBe(3)
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism())
+    expect(problemsOf({ WORKERS: '0' })).toEqual(['WORKERS must be a whole number from 1 to 64 (got "0")'])
+  })
+
   test('DATABASE_MIGRATION_URL overrides where migrations connect', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgres://u:p@pgbouncer:6432/app',
@@ -108,7 +115,7 @@ describe('authentication settings', () => {
     const b = loadConfig({}).auth
     expect(a.generatedKey).toBe(true)
     expect(a.secretKeys).toHaveLength(1)
-    expect(a.secretKeys[0]!.byteLength).toBe(32)
+    expect(a.secretKeys[0]!.byteLength).toBe(43) // 32 random bytes, as base64url text
     expect(Buffer.from(a.secretKeys[0]!).equals(Buffer.from(b.secretKeys[0]!))).toBe(false)
     expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db/app' })).toEqual([
       'SECRET_KEY must be set when NODE_ENV=production (at least 32 bytes)',

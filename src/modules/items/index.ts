@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { AuthGuard } from '../../http/auth'
-import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
-import { COUNTED, pageOf, TOTAL_COUNT_HEADER } from '../../paging'
+import { ErrorModel, errorResponses, Ok, PageQuery, pageFrom } from '../../http/schema'
+import { LINK_HEADER, LIST, nextPageLink, TOTAL_COUNT_HEADER } from '../../paging'
 import { itemNotFound } from './errors'
 import { ItemModel, ItemParams, OwnerParams } from './model'
 import type { ItemsRepository } from './repository'
@@ -48,16 +48,19 @@ export function itemsRoutes({ items, auth }: { items: ItemsRepository; auth: Aut
     .get(
       '/items/',
       async ({ caller, query, set }) => {
-        const { items: page, total } = await items.listAs(caller, pageOf(query))
+        const page = pageFrom(query)
+        const { items: rows, total } = await items.listAs(caller, page)
         set.headers[TOTAL_COUNT_HEADER] = String(total)
-        return page
+        const next = nextPageLink('/items/', page, rows)
+        if (next) set.headers[LINK_HEADER] = next
+        return rows
       },
       {
         auth: 'user',
         query: PageQuery,
         response: { 200: 'ItemList', ...errorResponses(401, 422, 503) },
         detail: {
-          ...COUNTED,
+          ...LIST,
           operationId: 'listItems',
           summary: 'List items',
           description: 'Yours (a superuser: everyone’s), ordered by id; `X-Total-Count` says how many there are.',

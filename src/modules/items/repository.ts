@@ -1,6 +1,7 @@
 // SQL for items. Rows become API objects here: bigint ids to numbers, timestamps to ISO strings.
 import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
+import { afterCursor, pageWindow } from '../../db/pages'
 import type { Page } from '../../paging'
 import { notEnoughPrivileges } from '../../security/access'
 import type { Caller } from '../../security/tokens'
@@ -66,11 +67,12 @@ export function createItemsRepository(db: Database) {
                  else (select count(*) from items where owner_id = c.caller_id) end as total,
             i.*
           from caller c left join lateral (
-            (select ${itemColumns(sql)} from items where c.caller_is_superuser
-             order by id offset ${page.offset} limit ${page.limit})
+            (select ${itemColumns(sql)} from items where c.caller_is_superuser ${afterCursor(sql, page, 'id')}
+             ${pageWindow(sql, page, 'id')})
             union all
-            (select ${itemColumns(sql)} from items where not c.caller_is_superuser and owner_id = c.caller_id
-             order by id offset ${page.offset} limit ${page.limit})
+            (select ${itemColumns(sql)} from items
+             where not c.caller_is_superuser and owner_id = c.caller_id ${afterCursor(sql, page, 'id')}
+             ${pageWindow(sql, page, 'id')})
           ) i on true
         `,
       )

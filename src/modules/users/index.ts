@@ -2,8 +2,8 @@ import { Elysia } from 'elysia'
 import { RejectedError } from '../../errors'
 import type { AuthGuard } from '../../http/auth'
 import { ValidationFailedError } from '../../http/errors'
-import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
-import { COUNTED, pageOf, TOTAL_COUNT_HEADER } from '../../paging'
+import { ErrorModel, errorResponses, Ok, PageQuery, pageFrom } from '../../http/schema'
+import { LINK_HEADER, LIST, nextPageLink, TOTAL_COUNT_HEADER } from '../../paging'
 import { type LiveCaller, requireSuperuser } from '../../security/access'
 import type { PasswordHasher } from '../../security/passwords'
 import type { Caller } from '../../security/tokens'
@@ -167,16 +167,19 @@ export function usersRoutes({
     .get(
       '/users/',
       async ({ caller, query, set }) => {
-        const { users: page, total } = await users.listAs(caller, pageOf(query))
+        const page = pageFrom(query)
+        const { users: rows, total } = await users.listAs(caller, page)
         set.headers[TOTAL_COUNT_HEADER] = String(total)
-        return page
+        const next = nextPageLink('/users/', page, rows)
+        if (next) set.headers[LINK_HEADER] = next
+        return rows
       },
       {
         auth: 'superuser',
         query: PageQuery,
         response: { 200: 'UserList', ...errorResponses(401, 403, 422, 503) },
         detail: {
-          ...COUNTED,
+          ...LIST,
           operationId: 'listUsers',
           summary: 'List users',
           description: 'Superusers only. Ordered by id, each with its items; `X-Total-Count` says how many there are.',

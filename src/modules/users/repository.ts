@@ -4,6 +4,7 @@
 // (`callerScope`): its session live, its user active, its role; what it may not touch it cannot see.
 import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
+import { afterCursor, pageWindow } from '../../db/pages'
 import type { Page } from '../../paging'
 import { type LiveCaller, notEnoughPrivileges, requireSuperuser } from '../../security/access'
 import type { Caller } from '../../security/tokens'
@@ -161,8 +162,8 @@ export function createUsersRepository(db: Database) {
           with caller as (${callerScope(sql, caller)})
           select c.*, case when c.caller_is_superuser then (select count(*) from users) end as total, u.*
           from caller c left join lateral (
-            select ${userColumns(sql)} from users u where c.caller_is_superuser
-            order by u.id offset ${page.offset} limit ${page.limit}
+            select ${userColumns(sql)} from users u where c.caller_is_superuser ${afterCursor(sql, page, 'u.id')}
+            ${pageWindow(sql, page, 'u.id')}
           ) u on true
         `,
       )

@@ -1,0 +1,140 @@
+// The results as a Markdown table (bench/results/latest.md) and a chart (latest.svg): each
+// scenario's requests/s and p99 beside the ceilings measured in the same run.
+import type { LoadResult } from './load'
+
+export interface Row {
+  name: string
+  title: string
+  service: LoadResult & { peakMiB: number }
+  minimal?: LoadResult
+  /** Set on rows whose requests/s is compared with the HTTP and database ceilings. */
+  ceilings?: { http: LoadResult; database: LoadResult }
+  note?: string
+}
+
+export interface Machine {
+  cpu: string
+  cores: number
+  loadBefore: number[]
+  versions: Record<string, string>
+  seconds: number
+  connections: number
+  loadGenerator: string
+}
+
+const fixed = (n: number, digits = 1) => n.toFixed(digits)
+const ratio = (a: number, b: number | undefined) => (b ? `${fixed((a / b) * 100, 0)}%` : '—')
+
+export function markdown(rows: Row[], machine: Machine, extra: string[] = []): string {
+  const head = [
+    '# Benchmark results',
+    '',
+    `${machine.cpu}, ${machine.cores} cores, load average before the run ${machine.loadBefore.map((n) => fixed(n, 2)).join(' ')}. ` +
+      `${machine.loadGenerator}, ${machine.connections} connections, ${machine.seconds} s per scenario after a warm-up, on the same machine.`,
+    '',
+    Object.entries(machine.versions)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', '),
+    '',
+    'Absolute numbers on a shared 2-core machine swing several-fold between runs: compare the ratios, measured in the same run.',
+    '"Minimal" is the least a Bun service can do for the same authenticated answer (bench/ceilings/minimal.ts); ' +
+      '"HTTP" a bare Bun.serve answering the same body; "database" postgres.js running the same statement with no HTTP.',
+    '',
+    '| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | peak RSS MiB | vs minimal req/s | p99 vs minimal | vs HTTP req/s | vs database req/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ]
+  const lines = rows.map((row) => {
+    const s = row.service
+    const cells = [
+      row.title + (row.note ? ` (${row.note})` : ''),
+      fixed(s.rps, 0),
+      fixed(s.p50, 2),
+      fixed(s.p99, 2),
+      fixed(s.p999, 2),
+      String(s.errors),
+      fixed(s.peakMiB, 0),
+      ratio(s.rps, row.minimal?.rps),
+      row.minimal ? `${fixed(s.p99 / row.minimal.p99, 2)}×` : '—',
+      ratio(s.rps, row.ceilings?.http.rps),
+      ratio(s.rps, row.ceilings?.database.rps),
+    ]
+    return `| ${cells.join(' | ')} |`
+  })
+  const ceilings = rows
+    .flatMap((row) => [
+      ...(row.minimal ? [[`minimal handler: ${row.title}`, row.minimal] as const] : []),
+      ...(row.ceilings
+        ? [
+            [`HTTP ceiling (bare Bun.serve)`, row.ceilings.http] as const,
+            [`database ceiling (postgres.js, no HTTP)`, row.ceilings.database] as const,
+          ]
+        : []),
+    ])
+    .map(
+      ([title, r]) =>
+        `| ${title} | ${fixed(r.rps, 0)} | ${fixed(r.p50, 2)} | ${fixed(r.p99, 2)} | ${fixed(r.p999, 2)} | ${r.errors} |`,
+    )
+  return [
+    ...head,
+    ...lines,
+    '',
+    '## The ceilings, in the same run',
+    '',
+    '| ceiling | req/s | p50 ms | p99 ms | p99.9 ms | errors |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...ceilings,
+    ...(extra.length ? ['', ...extra] : []),
+    '',
+  ].join('\n')
+}
+
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+
+/** Horizontal bars: for each scenario, the service's req/s beside its minimal handler's, and p99 beside it. */
+export function svg(rows: Row[]): string {
+  const width = 960
+  const rowHeight = 46
+  const left = 330
+  const barWidth = 300
+  const gap = 40
+  const maxRps = Math.max(
+    ...rows.flatMap((row) => [row.service.rps, row.minimal?.rps ?? 0, row.ceilings?.http.rps ?? 0]),
+  )
+  const maxP99 = Math.max(...rows.flatMap((row) => [row.service.p99, row.minimal?.p99 ?? 0]))
+  const height = 70 + rows.length * rowHeight + 30
+  const bar = (x: number, y: number, value: number, max: number, colour: string, label: string) => {
+    const w = Math.max(1, (value / max) * barWidth)
+    return `<rect x="${x}" y="${y}" width="${w.toFixed(1)}" height="12" fill="${colour}"/><text x="${(x + w + 4).toFixed(1)}" y="${y + 10}" font-size="10">${escapeXml(label)}</text>`
+  }
+  const parts = rows.map((row, i) => {
+    const y = 60 + i * rowHeight
+    const rps = [
+      bar(left, y, row.service.rps, maxRps, '#2f6fde', `${row.service.rps.toFixed(0)}/s service`),
+      row.minimal
+        ? bar(left, y + 14, row.minimal.rps, maxRps, '#9db8ea', `${row.minimal.rps.toFixed(0)}/s minimal`)
+        : '',
+      row.ceilings
+        ? bar(left, y + 28, row.ceilings.http.rps, maxRps, '#d0d0d0', `${row.ceilings.http.rps.toFixed(0)}/s HTTP`)
+        : '',
+    ]
+    const x2 = left + barWidth + gap + 60
+    const p99 = [
+      bar(x2, y, row.service.p99, maxP99, '#de6f2f', `${row.service.p99.toFixed(1)} ms`),
+      row.minimal
+        ? bar(x2, y + 14, row.minimal.p99, maxP99, '#eab89d', `${row.minimal.p99.toFixed(1)} ms minimal`)
+        : '',
+    ]
+    return `<text x="10" y="${y + 10}" font-size="12">${escapeXml(row.title)}</text>${rps.join('')}${p99.join('')}`
+  })
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" role="img">`,
+    '<title>Benchmark: the service beside its ceilings</title>',
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="24" font-size="16" font-weight="bold">Requests/s and p99: the service beside the ceilings (same run)</text>`,
+    `<text x="${left}" y="46" font-size="12">requests/s (blue: service, light: minimal handler, grey: bare HTTP)</text>`,
+    `<text x="${left + barWidth + gap + 60}" y="46" font-size="12">p99 latency (orange: service, light: minimal)</text>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n')
+}

@@ -1,0 +1,217 @@
+// `bun run bench`: the service under load beside the ceilings of its own parts, in one run.
+//   bun run bench -- --scenario users-by-id --scenario mixed    only these (names below)
+//   bun run bench -- --soak 300                                 memory over a long mixed run
+// BENCH_SECONDS (default 10) per scenario, after BENCH_WARMUP_SECONDS (3) of warm-up.
+import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { BENCH_SECRET_KEY, type BenchAuth, createBenchAuth } from './auth'
+import { databaseCeiling } from './ceilings/database'
+import { SEED, seed, startBenchDatabase } from './database'
+import { hasWrk, type LoadResult, runLoad, type Workload } from './load'
+import { peakRss, ROOT, rssMiB, type Server, startServer } from './processes'
+import { markdown, type Row, svg } from './report'
+import { mixedWorkloads, SCENARIOS } from './scenarios'
+
+const CONNECTIONS = 64
+const POOL = 10
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
+
+function parseArgs(argv: string[]) {
+  const scenarios: string[] = []
+  let soak: number | undefined
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--scenario') scenarios.push(argv[++i] ?? '')
+    else if (argv[i] === '--soak') soak = Number(argv[++i])
+    else throw new Error(`unknown argument ${argv[i]}: use --scenario NAME or --soak SECONDS`)
+  }
+  const known = [...SCENARIOS.map((s) => s.name), 'mixed', 'workers']
+  for (const name of scenarios)
+    if (!known.includes(name)) throw new Error(`no scenario ${name}; there are: ${known.join(', ')}`)
+  return { scenarios: scenarios.length ? scenarios : known, soak }
+}
+
+const progress = (text: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`)
+const summary = (r: LoadResult) =>
+  `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors`
+
+async function measure(server: Server, workload: () => Promise<Workload>, connections = CONNECTIONS) {
+  await runLoad({ url: server.url, workload: await workload(), connections, seconds: warmup })
+  const { value, peakMiB } = await peakRss(
+    server,
+    runLoad({ url: server.url, workload: await workload(), connections, seconds }),
+  )
+  return { ...value, peakMiB }
+}
+
+async function versions(url: string): Promise<Record<string, string>> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  const [{ version }] = await sql<[{ version: string }]>`select version()`
+  await sql.end()
+  const pkg = async (name: string) =>
+    (await Bun.file(join(ROOT, 'node_modules', name, 'package.json')).json()).version as string
+  return {
+    Bun: Bun.version,
+    PostgreSQL: version.split(' ')[1] ?? version,
+    elysia: await pkg('elysia'),
+    postgres: await pkg('postgres'),
+    jose: await pkg('jose'),
+  }
+}
+
+async function main() {
+  const { scenarios, soak } = parseArgs(process.argv.slice(2))
+  const loadBefore = loadavg()
+  progress('starting a throwaway PostgreSQL')
+  const db = await startBenchDatabase()
+  const started: Server[] = []
+  let auth: BenchAuth | undefined
+  try {
+    const seeded = await seed(db.url)
+    progress(
+      `seeded ${SEED.users} users and ${SEED.users * SEED.itemsPerUser} items in ${(seeded.ms / 1000).toFixed(1)} s`,
+    )
+    auth = await createBenchAuth(db.url, seeded.hash)
+    const serviceEnv = (workers: string) => ({
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      SECRET_KEY: BENCH_SECRET_KEY,
+      DATABASE_POOL_MAX: String(POOL),
+      SHUTDOWN_DRAIN_SECONDS: '0',
+      WORKERS: workers,
+    })
+    const start = async (command: string[], env: Record<string, string>, probe?: string) => {
+      const server = await startServer(command, env, probe)
+      started.push(server)
+      return server
+    }
+    const service = await start(['bun', 'src/index.ts'], serviceEnv('1'))
+    const minimal = await start(
+      ['bun', 'bench/ceilings/minimal.ts'],
+      { DATABASE_URL: db.url, SECRET_KEY: BENCH_SECRET_KEY, DATABASE_POOL_MAX: String(POOL) },
+      '/',
+    )
+    const body = await (
+      await fetch(`${service.url}/users/2`, { headers: { Authorization: `Bearer ${auth.superuserToken}` } })
+    ).text()
+    const http = await start(['bun', 'bench/ceilings/http.ts'], { BENCH_BODY: body }, '/')
+    const loadGenerator = hasWrk() ? 'wrk (2 threads)' : 'autocannon'
+    progress(`service, minimal handler and HTTP ceiling listening; load by ${loadGenerator}`)
+
+    if (soak) return await soakRun(service, auth, soak)
+
+    const rows: Row[] = []
+    for (const scenario of SCENARIOS.filter((s) => scenarios.includes(s.name))) {
+      const workload = () => scenario.workload(auth!)
+      const result = await measure(service, workload)
+      progress(`${scenario.name}: ${summary(result)}, peak RSS ${result.peakMiB.toFixed(0)} MiB`)
+      const row: Row = { name: scenario.name, title: scenario.title, service: result }
+      if (scenario.minimal) {
+        row.minimal = await measure(minimal, workload)
+        progress(`${scenario.name}, minimal handler: ${summary(row.minimal)}`)
+      }
+      if (scenario.name === 'users-by-id') {
+        const httpResult = await measure(http, workload)
+        progress(`HTTP ceiling: ${summary(httpResult)}`)
+        const database = await databaseCeiling({
+          url: db.url,
+          pool: POOL,
+          seconds,
+          caller: auth.superuser,
+          users: SEED.users,
+        })
+        progress(`database ceiling: ${summary(database)}`)
+        row.ceilings = { http: httpResult, database }
+      }
+      if (scenario.hashing) row.note = 'bound by argon2id'
+      rows.push(row)
+    }
+    if (scenarios.includes('mixed')) rows.push(...(await mixed(service, auth)))
+    if (scenarios.includes('workers')) {
+      const two = await start(['bun', 'src/index.ts'], serviceEnv('2'))
+      const users = SCENARIOS[0]!
+      const result = await measure(two, () => users.workload(auth!))
+      progress(`users-by-id, 2 workers: ${summary(result)}`)
+      rows.push({ name: 'users-by-id-2-workers', title: `${users.title}, WORKERS=2`, service: result })
+    }
+
+    const machine = {
+      cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+      cores: cpus().length,
+      loadBefore,
+      versions: await versions(db.url),
+      seconds,
+      connections: CONNECTIONS,
+      loadGenerator,
+    }
+    const table = markdown(rows, machine)
+    await Bun.write(join(ROOT, 'bench', 'results', 'latest.md'), table)
+    await Bun.write(join(ROOT, 'bench', 'results', 'latest.svg'), svg(rows))
+    process.stdout.write(`\n${table}\nwritten to bench/results/latest.md and latest.svg\n`)
+  } finally {
+    for (const server of started) await server.stop()
+    await auth?.close()
+    await db.stop()
+  }
+}
+
+/** Reads and writes at once, with 10 connections logging in (hashing passwords) beside them. */
+async function mixed(service: Server, auth: BenchAuth): Promise<Row[]> {
+  const { reads, writes, logins } = await mixedWorkloads(auth)
+  const load = (workload: Workload, connections: number, s: number) =>
+    runLoad({ url: service.url, workload, connections, seconds: s })
+  await Promise.all([load(reads, 58, warmup), load(writes, 6, warmup), load(logins, 10, warmup)])
+  const { value, peakMiB } = await peakRss(
+    service,
+    Promise.all([load(reads, 58, seconds), load(writes, 6, seconds), load(logins, 10, seconds)]),
+  )
+  const [r, w, l] = value
+  progress(`mixed: reads ${summary(r)}; writes ${summary(w)}; logins ${summary(l)}`)
+  return [
+    { name: 'mixed-reads', title: 'mixed: reads (58 connections)', service: { ...r, peakMiB } },
+    { name: 'mixed-writes', title: 'mixed: writes (6 connections)', service: { ...w, peakMiB } },
+    {
+      name: 'mixed-logins',
+      title: 'mixed: logins (10 connections)',
+      service: { ...l, peakMiB },
+      note: 'bound by argon2id',
+    },
+  ]
+}
+
+/** The mixed reads and writes for `total` seconds, the service's RSS sampled every 5 s. */
+async function soakRun(service: Server, auth: BenchAuth, total: number) {
+  const { reads, writes } = await mixedWorkloads(auth)
+  const samples: { at: number; rssMiB: number }[] = []
+  const began = performance.now()
+  const timer = setInterval(() => {
+    const rss = Math.max(...service.pids().map(rssMiB))
+    samples.push({ at: (performance.now() - began) / 1000, rssMiB: rss })
+    progress(`soak ${samples.at(-1)!.at.toFixed(0)} s: RSS ${rss.toFixed(0)} MiB`)
+  }, 5000)
+  const [r, w] = await Promise.all([
+    runLoad({ url: service.url, workload: reads, connections: 58, seconds: total }),
+    runLoad({ url: service.url, workload: writes, connections: 6, seconds: total }),
+  ])
+  clearInterval(timer)
+  const afterMinute = samples.filter((s) => s.at >= 60)
+  const first = afterMinute[0]?.rssMiB ?? 0
+  const peak = Math.max(...samples.map((s) => s.rssMiB))
+  const last = samples.at(-1)?.rssMiB ?? 0
+  const report = [
+    `# Soak: ${total} s of mixed reads and writes`,
+    '',
+    `reads ${summary(r)}; writes ${summary(w)}`,
+    `RSS: peak ${peak.toFixed(0)} MiB; at 60 s ${first.toFixed(0)} MiB, at the end ${last.toFixed(0)} MiB (growth after the first minute: ${(last - first).toFixed(0)} MiB)`,
+    '',
+    '| s | RSS MiB |',
+    '|---:|---:|',
+    ...samples.map((s) => `| ${s.at.toFixed(0)} | ${s.rssMiB.toFixed(0)} |`),
+    '',
+  ].join('\n')
+  await Bun.write(join(ROOT, 'bench', 'results', 'soak.md'), report)
+  process.stdout.write(`\n${report}\nwritten to bench/results/soak.md\n`)
+}
+
+await main()
