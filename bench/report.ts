@@ -90,38 +90,49 @@ export function markdown(rows: Row[], machine: Machine, extra: string[] = []): s
 
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
-/** Horizontal bars: for each scenario, the service's req/s beside its minimal handler's, and p99 beside it. */
+/**
+ * Horizontal bars: for each scenario, the service's req/s beside its minimal handler's (and the bare
+ * HTTP ceiling, drawn off scale when it dwarfs the rest), and the p99 latencies beside them.
+ */
 export function svg(rows: Row[]): string {
-  const width = 960
-  const rowHeight = 46
-  const left = 330
+  const width = 1180
+  const rowHeight = 50
+  const left = 380
   const barWidth = 300
-  const gap = 40
-  const maxRps = Math.max(
-    ...rows.flatMap((row) => [row.service.rps, row.minimal?.rps ?? 0, row.ceilings?.http.rps ?? 0]),
-  )
+  const p99Left = left + barWidth + 190
+  const p99Width = 200
+  const maxRps = Math.max(...rows.flatMap((row) => [row.service.rps, row.minimal?.rps ?? 0]))
   const maxP99 = Math.max(...rows.flatMap((row) => [row.service.p99, row.minimal?.p99 ?? 0]))
-  const height = 70 + rows.length * rowHeight + 30
-  const bar = (x: number, y: number, value: number, max: number, colour: string, label: string) => {
-    const w = Math.max(1, (value / max) * barWidth)
-    return `<rect x="${x}" y="${y}" width="${w.toFixed(1)}" height="12" fill="${colour}"/><text x="${(x + w + 4).toFixed(1)}" y="${y + 10}" font-size="10">${escapeXml(label)}</text>`
+  const height = 70 + rows.length * rowHeight + 20
+  const bar = (x: number, y: number, value: number, max: number, span: number, colour: string, label: string) => {
+    const offScale = value > max
+    const w = Math.max(1, (Math.min(value, max) / max) * span)
+    const text = offScale ? `${label} (off scale)` : label
+    return `<rect x="${x}" y="${y}" width="${w.toFixed(1)}" height="12" fill="${colour}"/><text x="${(x + w + 4).toFixed(1)}" y="${y + 10}" font-size="10">${escapeXml(text)}</text>`
   }
   const parts = rows.map((row, i) => {
     const y = 60 + i * rowHeight
     const rps = [
-      bar(left, y, row.service.rps, maxRps, '#2f6fde', `${row.service.rps.toFixed(0)}/s service`),
+      bar(left, y, row.service.rps, maxRps, barWidth, '#2f6fde', `${row.service.rps.toFixed(0)}/s service`),
       row.minimal
-        ? bar(left, y + 14, row.minimal.rps, maxRps, '#9db8ea', `${row.minimal.rps.toFixed(0)}/s minimal`)
+        ? bar(left, y + 14, row.minimal.rps, maxRps, barWidth, '#9db8ea', `${row.minimal.rps.toFixed(0)}/s minimal`)
         : '',
       row.ceilings
-        ? bar(left, y + 28, row.ceilings.http.rps, maxRps, '#d0d0d0', `${row.ceilings.http.rps.toFixed(0)}/s HTTP`)
+        ? bar(
+            left,
+            y + 28,
+            row.ceilings.http.rps,
+            maxRps,
+            barWidth,
+            '#c8c8c8',
+            `${row.ceilings.http.rps.toFixed(0)}/s bare HTTP`,
+          )
         : '',
     ]
-    const x2 = left + barWidth + gap + 60
     const p99 = [
-      bar(x2, y, row.service.p99, maxP99, '#de6f2f', `${row.service.p99.toFixed(1)} ms`),
+      bar(p99Left, y, row.service.p99, maxP99, p99Width, '#de6f2f', `${row.service.p99.toFixed(1)} ms`),
       row.minimal
-        ? bar(x2, y + 14, row.minimal.p99, maxP99, '#eab89d', `${row.minimal.p99.toFixed(1)} ms minimal`)
+        ? bar(p99Left, y + 14, row.minimal.p99, maxP99, p99Width, '#eab89d', `${row.minimal.p99.toFixed(1)} ms minimal`)
         : '',
     ]
     return `<text x="10" y="${y + 10}" font-size="12">${escapeXml(row.title)}</text>${rps.join('')}${p99.join('')}`
@@ -130,9 +141,9 @@ export function svg(rows: Row[]): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" role="img">`,
     '<title>Benchmark: the service beside its ceilings</title>',
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="24" font-size="16" font-weight="bold">Requests/s and p99: the service beside the ceilings (same run)</text>`,
-    `<text x="${left}" y="46" font-size="12">requests/s (blue: service, light: minimal handler, grey: bare HTTP)</text>`,
-    `<text x="${left + barWidth + gap + 60}" y="46" font-size="12">p99 latency (orange: service, light: minimal)</text>`,
+    `<text x="10" y="24" font-size="16" font-weight="bold">Requests/s and p99: the service beside the ceilings, in one run</text>`,
+    `<text x="${left}" y="46" font-size="12">requests/s: service (blue), minimal handler (light), bare HTTP (grey)</text>`,
+    `<text x="${p99Left}" y="46" font-size="12">p99 latency: service (orange), minimal (light)</text>`,
     ...parts,
     '</svg>',
     '',

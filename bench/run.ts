@@ -146,9 +146,10 @@ async function main() {
       loadGenerator,
     }
     const table = markdown(rows, machine)
+    await Bun.write(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify({ machine, rows }, null, 2)}\n`)
     await Bun.write(join(ROOT, 'bench', 'results', 'latest.md'), table)
     await Bun.write(join(ROOT, 'bench', 'results', 'latest.svg'), svg(rows))
-    process.stdout.write(`\n${table}\nwritten to bench/results/latest.md and latest.svg\n`)
+    process.stdout.write(`\n${table}\nwritten to bench/results/latest.md, latest.svg and latest.json\n`)
   } finally {
     for (const server of started) await server.stop()
     await auth?.close()

@@ -11,6 +11,8 @@ import { waitFor } from '../support/wait'
 // has then checked the password but not yet started its session.
 let hold: { reached: boolean; gate: Promise<void> } | undefined
 const ctx = createTestContext({
+  // A held verification keeps its hashing permit: the change's own check needs another.
+  env: { PASSWORD_HASH_CONCURRENCY: '4' },
   passwords: (config) =>
     createPasswordHasher(config.passwordHash, {
       hash: (password, options) => Bun.password.hash(password, options),

@@ -29,7 +29,11 @@ describe('loadConfig', () => {
       drainSeconds: 0,
       dataDir: '/srv/app/.data',
       database: { url: undefined, migrationUrl: undefined, poolMax: 10, prepare: true },
-      passwordHash: { memoryKib: 19_456, timeCost: 2, concurrency: 2 * availableParallelism() },
+      passwordHash: {
+        memoryKib: 19_456,
+        timeCost: 2,
+        concurrency: Math.max(1, Math.floor(availableParallelism() / 2)),
+      },
     })
   })
 
