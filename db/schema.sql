@@ -14,6 +14,51 @@ SET xmloption = content;
 SET client_min_messages = warning;
 SET row_security = off;
 
+--
+-- Name: row_counts_added(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.row_counts_added() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  chosen smallint := floor(random() * 16);
+begin
+  update row_counts set count = count + (select count(*) from added)
+  where table_name = tg_table_name and slot = chosen;
+  return null;
+end $$;
+
+
+--
+-- Name: row_counts_removed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.row_counts_removed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  chosen smallint := floor(random() * 16);
+begin
+  update row_counts set count = count - (select count(*) from removed)
+  where table_name = tg_table_name and slot = chosen;
+  return null;
+end $$;
+
+
+--
+-- Name: row_counts_truncated(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.row_counts_truncated() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  update row_counts set count = 0 where table_name = tg_table_name;
+  return null;
+end $$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -68,6 +113,17 @@ ALTER TABLE public.login_attempts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+
+--
+-- Name: row_counts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.row_counts (
+    table_name text NOT NULL,
+    slot smallint NOT NULL,
+    count bigint DEFAULT 0 NOT NULL
 );
 
 
@@ -151,6 +207,14 @@ ALTER TABLE ONLY public.items
 
 ALTER TABLE ONLY public.login_attempts
     ADD CONSTRAINT login_attempts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: row_counts row_counts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.row_counts
+    ADD CONSTRAINT row_counts_pkey PRIMARY KEY (table_name, slot);
 
 
 --
@@ -250,6 +314,48 @@ CREATE UNIQUE INDEX users_email_lower_key ON public.users USING btree (lower((em
 
 
 --
+-- Name: items items_counted_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER items_counted_delete AFTER DELETE ON public.items REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION public.row_counts_removed();
+
+
+--
+-- Name: items items_counted_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER items_counted_insert AFTER INSERT ON public.items REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION public.row_counts_added();
+
+
+--
+-- Name: items items_counted_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER items_counted_truncate AFTER TRUNCATE ON public.items FOR EACH STATEMENT EXECUTE FUNCTION public.row_counts_truncated();
+
+
+--
+-- Name: users users_counted_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_counted_delete AFTER DELETE ON public.users REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION public.row_counts_removed();
+
+
+--
+-- Name: users users_counted_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_counted_insert AFTER INSERT ON public.users REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION public.row_counts_added();
+
+
+--
+-- Name: users users_counted_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_counted_truncate AFTER TRUNCATE ON public.users FOR EACH STATEMENT EXECUTE FUNCTION public.row_counts_truncated();
+
+
+--
 -- Name: items items_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -287,4 +393,5 @@ ALTER TABLE ONLY public.spent_refresh_tokens
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261125090000'),
     ('20261125090100'),
-    ('20261201090000');
+    ('20261201090000'),
+    ('20261201120000');

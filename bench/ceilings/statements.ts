@@ -35,13 +35,13 @@ const tail = (sql: Sql, column: string, w: Window) =>
 /** Lists answer their total too (X-Total-Count), as the service's do. */
 export const listUsers = (sql: Sql, sub: string, sid: string, w: Window) =>
   sql`with caller as (${caller(sql, sub, sid)}) select c.*,
-    case when c.caller_is_superuser then (select count(*) from users) end as total, u.*
+    case when c.caller_is_superuser then (select sum(count) from row_counts where table_name = 'users') end as total, u.*
     from caller c left join lateral (
       select ${userColumns(sql)} from users u where c.caller_is_superuser ${cursor(sql, 'u.id', w)} ${tail(sql, 'u.id', w)}) u on true`
 
 export const listItems = (sql: Sql, sub: string, sid: string, w: Window) =>
   sql`with caller as (${caller(sql, sub, sid)}) select c.*,
-    case when c.caller_is_superuser then (select count(*) from items)
+    case when c.caller_is_superuser then (select sum(count) from row_counts where table_name = 'items')
          else (select count(*) from items where owner_id = c.caller_id) end as total, i.*
     from caller c left join lateral (
       (select ${itemColumns(sql)} from items where c.caller_is_superuser ${cursor(sql, 'id', w)} ${tail(sql, 'id', w)})

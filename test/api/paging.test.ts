@@ -114,6 +114,43 @@ describe('GET /items/', () => {
   })
 })
 
+describe('X-Total-Count', () => {
+  const totals = async () => ({
+    users: (await asSu('/users/?limit=1')).headers.get('x-total-count'),
+    items: (await asSu('/items/?limit=1')).headers.get('x-total-count'),
+  })
+  const counted = async () => {
+    const [{ users }] = await ctx.sql<[{ users: string }]>`select count(*)::text as users from users`
+    const [{ items }] = await ctx.sql<[{ items: string }]>`select count(*)::text as items from items`
+    return { users, items }
+  }
+
+  test('stays exact through inserts (one row or many), deletes that cascade, and concurrent writers', async () => {
+    expect(await totals()).toEqual(await counted())
+    const made = await insertUsers(50)
+    await ctx.sql`insert into items (title, owner_id) select 'bulk', u from unnest(${made}::int[]) u, generate_series(1, 3)`
+    expect(await totals()).toEqual({ users: '51', items: '150' })
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        ctx.request('POST', '/items/', { token: su.token, json: { title: `c${i}` } }),
+      ),
+    )
+    await ctx.sql`delete from users where id = any(${made.slice(0, 10)}::int[])`
+    expect(await totals()).toEqual({ users: '41', items: '140' })
+    expect(await totals()).toEqual(await counted())
+    const item = await ctx.request('POST', '/items/', { token: su.token, json: { title: 'gone' } })
+    await ctx.request('DELETE', `/items/${item.body.id}`, { token: su.token })
+    expect(await totals()).toEqual(await counted())
+  })
+
+  test('starts again from nothing after a truncation', async () => {
+    await insertUsers(5)
+    await ctx.sql`truncate users, items, sessions, spent_refresh_tokens, login_attempts`
+    su = await ctx.account({ superuser: true })
+    expect(await totals()).toEqual({ users: '1', items: '0' })
+  })
+})
+
 describe('by cursor (after_id), with Link rel="next"', () => {
   /** The path and query of a Link header's next page, or undefined. */
   const nextOf = (res: { headers: Headers }) => /^<([^>]+)>; rel="next"$/.exec(res.headers.get('link') ?? '')?.[1]

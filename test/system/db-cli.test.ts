@@ -13,7 +13,12 @@ import { type RunningService, runToExit, spawnService } from '../support/service
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
 
-const MIGRATIONS = ['20261125090000_create_users.sql', '20261125090100_create_items.sql', '20261201090000_accounts.sql']
+const MIGRATIONS = [
+  '20261125090000_create_users.sql',
+  '20261125090100_create_items.sql',
+  '20261201090000_accounts.sql',
+  '20261201120000_row_counts.sql',
+]
 const folders: string[] = []
 const services: RunningService[] = []
 

@@ -28,9 +28,11 @@ describe('migrations', () => {
   test('go up, all the way down, and up again', async () => {
     const up = async () => expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
     const down = async () => expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
-    const all = ['items', 'login_attempts', 'sessions', 'spent_refresh_tokens', 'users']
+    const all = ['items', 'login_attempts', 'row_counts', 'sessions', 'spent_refresh_tokens', 'users']
     await up()
     expect(await tables(scratch.url)).toEqual(all)
+    await down()
+    expect(await tables(scratch.url)).toEqual(['items', 'login_attempts', 'sessions', 'spent_refresh_tokens', 'users'])
     await down()
     expect(await tables(scratch.url)).toEqual(['items', 'users'])
     await down()
@@ -41,15 +43,25 @@ describe('migrations', () => {
     expect(await tables(scratch.url)).toEqual(all)
   })
 
-  test('rows from before the accounts migration keep working: ordinary, active, no name', async () => {
+  test('rows from before the accounts migration keep working (ordinary, active, no name) and are counted', async () => {
     expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
-    expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
+    for (const _ of ['row_counts', 'accounts'])
+      expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
     const sql = postgres(scratch.url, { max: 1, onnotice: () => {} })
     try {
       await sql`insert into users (email, hashed_password) values ('before@example.com', 'x')`
+      await sql`insert into items (title, owner_id) select 'before', id from users where email = 'before@example.com'`
       expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
       const [row] = await sql`select is_active, is_superuser, full_name from users where email = 'before@example.com'`
       expect(row).toEqual({ is_active: true, is_superuser: false, full_name: null })
+      const counts = await sql`
+        select table_name, sum(count)::int as n from row_counts group by table_name order by table_name`
+      const [{ users }] = await sql<[{ users: number }]>`select count(*)::int as users from users`
+      const [{ items }] = await sql<[{ items: number }]>`select count(*)::int as items from items`
+      expect([...counts]).toEqual([
+        { table_name: 'items', n: items },
+        { table_name: 'users', n: users },
+      ])
     } finally {
       await sql.end()
     }

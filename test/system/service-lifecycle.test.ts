@@ -93,7 +93,7 @@ describe('pending migrations', () => {
     const one = await runServiceToExit({ DATABASE_URL: scratch.url })
     expect(one.exitCode).toBe(1)
     expect(one.output).not.toContain('20261125090000_create_users.sql')
-    expect(one.output).toContain('20261201090000_accounts.sql')
+    expect(one.output).toContain('20261201120000_row_counts.sql')
   })
 })
 

@@ -63,7 +63,7 @@ export function createItemsRepository(db: Database) {
         (sql) => sql<(CallerItemRow & { total: string })[]>`
           with caller as (${callerScope(sql, caller)})
           select c.*,
-            case when c.caller_is_superuser then (select count(*) from items)
+            case when c.caller_is_superuser then (select sum(count) from row_counts where table_name = 'items')
                  else (select count(*) from items where owner_id = c.caller_id) end as total,
             i.*
           from caller c left join lateral (

@@ -160,7 +160,9 @@ export function createUsersRepository(db: Database) {
       const rows = await db.query(
         (sql) => sql<(CallerUserRow & { total: string | null })[]>`
           with caller as (${callerScope(sql, caller)})
-          select c.*, case when c.caller_is_superuser then (select count(*) from users) end as total, u.*
+          select c.*,
+            case when c.caller_is_superuser then (select sum(count) from row_counts where table_name = 'users') end as total,
+            u.*
           from caller c left join lateral (
             select ${userColumns(sql)} from users u where c.caller_is_superuser ${afterCursor(sql, page, 'u.id')}
             ${pageWindow(sql, page, 'u.id')}
