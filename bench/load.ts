@@ -38,10 +38,11 @@ export interface LoadOptions {
   seconds: number
 }
 
-export const hasWrk = () => Bun.which('wrk') !== null
+/** wrk when it is installed, unless BENCH_LOAD=autocannon asks for the fallback. */
+export const usesWrk = () => process.env.BENCH_LOAD !== 'autocannon' && Bun.which('wrk') !== null
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
-  return hasWrk() ? runWrk(options) : runAutocannon(options)
+  return usesWrk() ? runWrk(options) : runAutocannon(options)
 }
 
 const THREADS = 2
@@ -140,7 +141,8 @@ async function runWrk({ url, workload, connections, seconds }: LoadOptions): Pro
 
 async function runAutocannon({ url, workload, connections, seconds }: LoadOptions): Promise<LoadResult> {
   const { default: autocannon } = await import('autocannon')
-  type Context = { token?: string }
+  // One queue of refresh tokens for all connections (autocannon clears a connection's context after
+  // each request): a token goes out, the answer's next token comes back.
   const tokens = workload.kind === 'refresh' ? [...workload.tokens] : []
   const requests: autocannon.Request[] =
     workload.kind === 'pick'
@@ -163,13 +165,13 @@ async function runAutocannon({ url, workload, connections, seconds }: LoadOption
             method: 'POST',
             path: workload.path,
             headers: { 'content-type': 'application/json' },
-            // Each connection keeps a session's chain: the answer's token is its next request's.
-            setupRequest: (request, context: Context) => {
-              context.token ??= tokens.shift() ?? 'exhausted'
-              return { ...request, body: JSON.stringify({ refresh_token: context.token }) }
-            },
-            onResponse: (_status, body, context: Context) => {
-              context.token = /"refresh_token":"([^"]+)"/.exec(body)?.[1] ?? 'exhausted'
+            setupRequest: (request) => ({
+              ...request,
+              body: JSON.stringify({ refresh_token: tokens.shift() ?? 'exhausted' }),
+            }),
+            onResponse: (_status, body) => {
+              const next = /"refresh_token":"([^"]+)"/.exec(body)?.[1]
+              if (next) tokens.push(next)
             },
           },
         ]

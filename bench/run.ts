@@ -1,14 +1,15 @@
 // `bun run bench`: the service under load beside the ceilings of its own parts, in one run.
 //   bun run bench -- --scenario users-by-id --scenario mixed    only these (names below)
 //   bun run bench -- --soak 300                                 memory over a long mixed run
-// BENCH_SECONDS (default 10) per scenario, after BENCH_WARMUP_SECONDS (3) of warm-up.
+// BENCH_SECONDS (default 10) per scenario, after BENCH_WARMUP_SECONDS (3) of warm-up; results go to
+// bench/results/ (BENCH_RESULTS_DIR to write elsewhere); BENCH_LOAD=autocannon uses the fallback.
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { BENCH_SECRET_KEY, type BenchAuth, createBenchAuth } from './auth'
 import { databaseCeiling } from './ceilings/database'
 import { SEED, seed, startBenchDatabase } from './database'
-import { hasWrk, type LoadResult, runLoad, type Workload } from './load'
+import { type LoadResult, runLoad, usesWrk, type Workload } from './load'
 import { peakRss, ROOT, rssMiB, type Server, startServer } from './processes'
 import { markdown, type Row, svg } from './report'
 import { mixedWorkloads, SCENARIOS } from './scenarios'
@@ -17,6 +18,7 @@ const CONNECTIONS = 64
 const POOL = 10
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, 'bench', 'results')
 
 function parseArgs(argv: string[]) {
   const scenarios: string[] = []
@@ -67,6 +69,17 @@ async function main() {
   const db = await startBenchDatabase()
   const started: Server[] = []
   let auth: BenchAuth | undefined
+  let cleaning: Promise<void> | undefined
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const server of started) await server.stop()
+      await auth?.close()
+      await db.stop()
+    })())
+  // Ctrl-C stops what the run started: the servers, and the database (which runs in a session of its own).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => void cleanup().finally(() => process.exit(130)))
+  }
   try {
     const seeded = await seed(db.url)
     progress(
@@ -96,7 +109,7 @@ async function main() {
       await fetch(`${service.url}/users/2`, { headers: { Authorization: `Bearer ${auth.superuserToken}` } })
     ).text()
     const http = await start(['bun', 'bench/ceilings/http.ts'], { BENCH_BODY: body }, '/')
-    const loadGenerator = hasWrk() ? 'wrk (2 threads)' : 'autocannon'
+    const loadGenerator = usesWrk() ? 'wrk (2 threads)' : 'autocannon'
     progress(`service, minimal handler and HTTP ceiling listening; load by ${loadGenerator}`)
 
     if (soak) return await soakRun(service, auth, soak)
@@ -146,14 +159,12 @@ async function main() {
       loadGenerator,
     }
     const table = markdown(rows, machine)
-    await Bun.write(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify({ machine, rows }, null, 2)}\n`)
-    await Bun.write(join(ROOT, 'bench', 'results', 'latest.md'), table)
-    await Bun.write(join(ROOT, 'bench', 'results', 'latest.svg'), svg(rows))
-    process.stdout.write(`\n${table}\nwritten to bench/results/latest.md, latest.svg and latest.json\n`)
+    await Bun.write(join(resultsDir, 'latest.json'), `${JSON.stringify({ machine, rows }, null, 2)}\n`)
+    await Bun.write(join(resultsDir, 'latest.md'), table)
+    await Bun.write(join(resultsDir, 'latest.svg'), svg(rows))
+    process.stdout.write(`\n${table}\nwritten to ${resultsDir}: latest.md, latest.svg and latest.json\n`)
   } finally {
-    for (const server of started) await server.stop()
-    await auth?.close()
-    await db.stop()
+    await cleanup()
   }
 }
 
@@ -211,8 +222,8 @@ async function soakRun(service: Server, auth: BenchAuth, total: number) {
     ...samples.map((s) => `| ${s.at.toFixed(0)} | ${s.rssMiB.toFixed(0)} |`),
     '',
   ].join('\n')
-  await Bun.write(join(ROOT, 'bench', 'results', 'soak.md'), report)
-  process.stdout.write(`\n${report}\nwritten to bench/results/soak.md\n`)
+  await Bun.write(join(resultsDir, 'soak.md'), report)
+  process.stdout.write(`\n${report}\nwritten to ${resultsDir}/soak.md\n`)
 }
 
 await main()

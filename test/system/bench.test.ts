@@ -1,0 +1,69 @@
+// `bun run bench` works end to end, briefly: a throwaway database seeded, the service and the
+// ceilings started, a picked request and refresh chains under each load generator (wrk, and
+// autocannon, the fallback), the table and chart written, every process stopped.
+import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PROJECT_DIR, runToExit } from '../support/service'
+
+// Seeding 400,000 rows and starting three servers takes seconds on two cores.
+setDefaultTimeout(120_000)
+
+const results = mkdtempSync(join(tmpdir(), 'bench-results-'))
+afterAll(() => rmSync(results, { recursive: true, force: true }))
+
+/** Runs the benchmark briefly with `load` over `scenarios`; returns its table and output. */
+async function briefRun(load: 'wrk' | 'autocannon', scenarios: string[]) {
+  const dir = join(results, load)
+  const { exitCode, output } = await runToExit(
+    ['bun', 'bench/run.ts', ...scenarios.flatMap((name) => ['--scenario', name])],
+    {
+      cwd: PROJECT_DIR,
+      env: { BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_RESULTS_DIR: dir, BENCH_LOAD: load },
+      timeoutMs: 110_000,
+    },
+  )
+  if (exitCode !== 0) console.error(output)
+  expect(exitCode).toBe(0)
+  expect(readFileSync(join(dir, 'latest.svg'), 'utf8')).toStartWith('<svg')
+  expect(existsSync(join(dir, 'latest.json'))).toBe(true)
+  // The servers it started are gone.
+  expect(Bun.spawnSync(['ps', '-eo', 'args']).stdout.toString()).not.toContain('bench/ceilings/')
+  return { table: readFileSync(join(dir, 'latest.md'), 'utf8'), output }
+}
+
+/** A scenario's cells in the table: title, req/s, p50, p99, p99.9, errors, ... */
+function row(table: string, title: string): string[] {
+  const line = table.split('\n').find((candidate) => candidate.startsWith(`| ${title} |`))
+  expect({ title, found: line !== undefined }).toEqual({ title, found: true })
+  return line!
+    .split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim())
+}
+
+const expectClean = (table: string, title: string) => {
+  const cells = row(table, title)
+  expect(Number(cells[1])).toBeGreaterThan(0)
+  expect({ title, errors: cells[5] }).toEqual({ title, errors: '0' })
+}
+
+test('with autocannon: picked requests and refresh chains, the ceilings beside them, no errors', async () => {
+  const { table, output } = await briefRun('autocannon', ['users-by-id', 'refresh'])
+  expectClean(table, 'GET /users/{id} (superuser, with items)')
+  expectClean(table, 'POST /login/refresh')
+  expect(table).toContain('minimal handler: GET /users/{id}')
+  expect(table).toContain('database ceiling')
+  expect(output).toContain('load by autocannon')
+})
+
+const wrkMissing = Bun.which('wrk') === null && process.env.CI !== 'true'
+if (wrkMissing) console.warn('skipping the benchmark run with wrk: not installed (apt-get install -y wrk)')
+
+test.skipIf(wrkMissing)('with wrk (its Lua scripts): picked requests and refresh chains, no errors', async () => {
+  const { table, output } = await briefRun('wrk', ['items-by-id', 'refresh'])
+  expectClean(table, 'GET /items/{id} (owner)')
+  expectClean(table, 'POST /login/refresh')
+  expect(output).toContain('load by wrk')
+})
