@@ -10,7 +10,13 @@ import { listItems, listUsers, readItem, readUser } from './statements'
 
 const pool = Number(process.env.DATABASE_POOL_MAX ?? 10)
 const sql = postgres(process.env.DATABASE_URL!, { max: pool, onnotice: () => {} })
-const key = new TextEncoder().encode(process.env.SECRET_KEY!)
+const key = await crypto.subtle.importKey(
+  'raw',
+  new TextEncoder().encode(process.env.SECRET_KEY!),
+  { name: 'HMAC', hash: 'SHA-256' },
+  false,
+  ['verify'],
+)
 const verifyOptions = {
   algorithms: ['HS256'],
   typ: 'at+jwt',
