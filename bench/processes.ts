@@ -42,7 +42,10 @@ export async function startServer(command: string[], env: Record<string, string>
       () => false,
     )
     if (answered) break
-    if (performance.now() > deadline) throw new Error(`${command.join(' ')} did not answer on ${url}`)
+    if (performance.now() > deadline) {
+      proc.kill('SIGKILL')
+      throw new Error(`${command.join(' ')} did not answer on ${url}`)
+    }
     await Bun.sleep(50)
   }
   return {

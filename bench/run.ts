@@ -66,20 +66,28 @@ async function main() {
   const { scenarios, soak } = parseArgs(process.argv.slice(2))
   const loadBefore = loadavg()
   progress('starting a throwaway PostgreSQL')
-  const db = await startBenchDatabase()
   const started: Server[] = []
+  let db: Awaited<ReturnType<typeof startBenchDatabase>> | undefined
   let auth: BenchAuth | undefined
   let cleaning: Promise<void> | undefined
   const cleanup = () =>
     (cleaning ??= (async () => {
       for (const server of started) await server.stop()
       await auth?.close()
-      await db.stop()
+      await db?.stop()
     })())
-  // Ctrl-C stops what the run started: the servers, and the database (which runs in a session of its own).
+  const starting = startBenchDatabase()
+  // Ctrl-C stops what the run started: the servers, and the database (which runs in a session of
+  // its own), also while it is still starting.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => void cleanup().finally(() => process.exit(130)))
+    process.on(signal, () => {
+      void starting
+        .catch(() => {})
+        .then(cleanup)
+        .finally(() => process.exit(130))
+    })
   }
+  db = await starting
   try {
     const seeded = await seed(db.url)
     progress(

@@ -22,7 +22,7 @@ CREATE FUNCTION public.row_counts_added() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 declare
-  chosen smallint := floor(random() * 16);
+  chosen smallint := pg_backend_pid() % 16;
 begin
   update row_counts set count = count + (select count(*) from added)
   where table_name = tg_table_name and slot = chosen;
@@ -38,7 +38,7 @@ CREATE FUNCTION public.row_counts_removed() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 declare
-  chosen smallint := floor(random() * 16);
+  chosen smallint := pg_backend_pid() % 16;
 begin
   update row_counts set count = count - (select count(*) from removed)
   where table_name = tg_table_name and slot = chosen;

@@ -164,13 +164,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const mode = read.oneOf('NODE_ENV', 'development', ['development', 'production', 'test'] as const)
   const production = mode === 'production'
   const cpus = availableParallelism()
+  const workers = read.raw('WORKERS')?.toLowerCase() === 'auto' ? Math.min(cpus, 64) : read.int('WORKERS', 1, 1, 64)
   const url = read.databaseUrl('DATABASE_URL')
 
   const config: Config = {
     env: production ? 'production' : 'development',
     host: read.host('HOST', '127.0.0.1'),
     port: read.int('PORT', 3000, 0, 65535),
-    workers: read.raw('WORKERS')?.toLowerCase() === 'auto' ? cpus : read.int('WORKERS', 1, 1, 64),
+    workers,
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     maxBodyBytes: read.int('MAX_BODY_BYTES', MiB, 1, 64 * MiB),
     idleTimeoutSeconds: read.int('IDLE_TIMEOUT_SECONDS', 30, 1, 255),
@@ -193,10 +194,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       // OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
       memoryKib: read.int('PASSWORD_HASH_MEMORY_KIB', 19_456, 19_456, 4 * 1024 * 1024),
       timeCost: read.int('PASSWORD_HASH_TIME_COST', 2, 2, 100),
-      // Half the cores: argon2id takes a whole core per hash, and logins must not starve every other
-      // request (measured on 2 cores under the mixed benchmark: reads' p99 296 ms with 4 hashes at
-      // once, 50 ms with 1).
-      concurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.floor(cpus / 2)), 1, 1024),
+      // Half the cores, shared by the workers: argon2id takes a whole core per hash, and logins must
+      // not starve every other request (measured on 2 cores under the mixed benchmark: reads' p99
+      // 296 ms with 4 hashes at once, 50 ms with 1).
+      concurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.floor(cpus / 2 / workers)), 1, 1024),
       queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 64, 0, 100_000),
       queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 3000, 1, 60_000),
     },

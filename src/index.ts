@@ -54,7 +54,8 @@ async function main(config: Config, logger: Logger) {
         lifecycle.draining = true
         const drainHere = config.workers === 1 ? config.drainSeconds : 0
         if (drainHere > 0) await Bun.sleep(drainHere * 1000)
-        const allowedSeconds = config.shutdownTimeoutSeconds + config.drainSeconds - drainHere
+        // Workers also close their pools (up to 5 s) before they exit.
+        const allowedSeconds = config.shutdownTimeoutSeconds + (config.workers > 1 ? config.drainSeconds + 6 : 0)
         if (!(await within(server.stop(), allowedSeconds * 1000)).done) {
           logger.warn('in-flight requests did not finish in time; closing them', {
             timeout_seconds: config.shutdownTimeoutSeconds,
@@ -79,6 +80,11 @@ async function main(config: Config, logger: Logger) {
   }
   process.on('uncaughtException', crash)
   process.on('unhandledRejection', crash)
+  // A worker whose primary is gone (killed, say) stops rather than serve on alone.
+  if (isWorker) {
+    process.stdin.on('end', () => void shutdown('the primary went away', 0))
+    process.stdin.resume()
+  }
 
   try {
     let url = config.database.url
@@ -171,8 +177,11 @@ function startWorkers(
         SECRET_KEY: config.auth.secretKeys.map((key) => new TextDecoder().decode(key)).join(','),
         FIRST_SUPERUSER_EMAIL: '',
         FIRST_SUPERUSER_PASSWORD: '',
+        // The primary's share per process, not each worker's own default for the whole machine.
+        PASSWORD_HASH_CONCURRENCY: String(config.passwordHash.concurrency),
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      // The pipe closes when the primary dies, however it dies: the worker then stops too.
+      stdio: ['pipe', 'inherit', 'inherit'],
     })
     void child.exited.then((code) => {
       // A Ctrl-C reaches the workers too (one process group): that exit is expected.

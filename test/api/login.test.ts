@@ -82,6 +82,14 @@ describe('POST /login/access-token', () => {
     const [row] = await ctx.sql`select hashed_password from users where id = ${user.id}`
     expect(row!.hashed_password).toStartWith('$argon2id$v=19$m=19456,t=2,p=1$')
     expect(await Bun.password.verify(user.password, row!.hashed_password)).toBe(true)
+    // Two logins at once, both checked against the old hash: each gets a session (one rehashes).
+    const other = await ctx.createUser()
+    for (let round = 0; round < 3; round++) {
+      const again = await Bun.password.hash(other.password, { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 3 })
+      await ctx.sql`update users set hashed_password = ${again} where id = ${other.id}`
+      const both = await Promise.all([ctx.login(other.email, other.password), ctx.login(other.email, other.password)])
+      expect(both.map((res) => res.status)).toEqual([200, 200])
+    }
     // A current hash is left as it is.
     expect((await ctx.login(user.email, user.password)).status).toBe(200)
     expect((await ctx.sql`select hashed_password from users where id = ${user.id}`)[0]!.hashed_password).toBe(

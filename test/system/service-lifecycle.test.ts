@@ -347,6 +347,28 @@ describe('WORKERS', () => {
     }
   })
 
+  test('workers whose primary is killed (SIGKILL: no chance to stop them) stop by themselves', async () => {
+    const service = await spawnService({
+      env: { DATABASE_URL: scratch.url, WORKERS: '2', SHUTDOWN_DRAIN_SECONDS: '0' },
+    })
+    await waitFor(
+      'two workers listening',
+      () => service.output.filter((line) => line.includes('listening')).length === 2,
+    )
+    const pids = readFileSync(`/proc/${service.process.pid}/task/${service.process.pid}/children`, 'utf8')
+      .split(/\s+/)
+      .filter(Boolean)
+    expect(pids).toHaveLength(2)
+    service.process.kill('SIGKILL')
+    await service.exited
+    await waitFor('the workers to exit', () => pids.every((pid) => !existsSync(`/proc/${pid}`)), { timeoutMs: 10_000 })
+    const answered = await fetch(`${service.url}/livez`, { keepalive: false }).then(
+      () => true,
+      () => false,
+    )
+    expect(answered).toBe(false)
+  })
+
   test('more connections than PostgreSQL allows refuses to start, naming the numbers', async () => {
     const { exitCode, output } = await runServiceToExit({
       DATABASE_URL: scratch.url,

@@ -74,6 +74,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKERS: '3' }).workers).toBe(3)
     expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism())
     expect(problemsOf({ WORKERS: '0' })).toEqual(['WORKERS must be a whole number from 1 to 64 (got "0")'])
+    // Hashing's share of the cores is split between the workers.
+    expect(loadConfig({ WORKERS: '2' }).passwordHash.concurrency).toBe(
+      Math.max(1, Math.floor(availableParallelism() / 4)),
+    )
   })
 
   test('DATABASE_MIGRATION_URL overrides where migrations connect', () => {

@@ -43,6 +43,20 @@ export function createLoginService({ users, sessions, attempts, throttle, passwo
     })
   }
 
+  /**
+   * A hash made with other parameters than the configured ones, replaced by one of the same
+   * password at the current cost; best-effort: a busy hasher or a concurrent change keeps the old.
+   */
+  const upgradeHash = async (userId: string, hash: string, password: string): Promise<string> => {
+    if (!passwords.needsRehash(hash)) return hash
+    try {
+      const rehashed = await passwords.hash(password)
+      return (await users.replaceHash(userId, hash, rehashed)) ? rehashed : hash
+    } catch {
+      return hash
+    }
+  }
+
   const pair = async (userId: string, sessionId: string, refreshToken: string): Promise<Token> => {
     const access = await tokens.issue({ userId, sessionId })
     return {
@@ -67,14 +81,21 @@ export function createLoginService({ users, sessions, attempts, throttle, passwo
         return matches && found?.is_active ? found : undefined
       })
       if (!user) throw incorrect()
-      let verified = user.hashed_password
-      if (passwords.needsRehash(verified)) {
-        const rehashed = await passwords.hash(password)
-        if (await users.replaceHash(user.id, verified, rehashed)) verified = rehashed
-      }
+      const verified = await upgradeHash(user.id, user.hashed_password, password)
       const refresh = newRefreshToken()
-      // Undefined when the password changed, or the account was deactivated or deleted, meanwhile.
-      const sessionId = await sessions.start(user.id, verified, refresh, origin)
+      // Undefined when the hash changed meanwhile (a new password; a deactivation or deletion also
+      // fails). A concurrent login's rehash changes it too, for the same password: check that once.
+      let sessionId = await sessions.start(user.id, verified, refresh, origin)
+      if (sessionId === undefined) {
+        const now = await users.findForLogin(email.normalize('NFC').trim())
+        if (
+          now?.id === user.id &&
+          now.hashed_password !== verified &&
+          (await passwords.verify(password, now.hashed_password))
+        ) {
+          sessionId = await sessions.start(user.id, now.hashed_password, refresh, origin)
+        }
+      }
       if (sessionId === undefined) throw incorrect()
       return pair(user.id, sessionId, refresh.token)
     },
