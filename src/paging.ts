@@ -25,6 +25,12 @@ export function pageOf(query: PageParameters): Page {
   return { offset: query.offset ?? query.skip ?? '0', limit }
 }
 
+/** A page of a list, and how many rows the whole list has. */
+export interface Listed<T> {
+  rows: T[]
+  total: number
+}
+
 /** Lists say how many rows there are in all, as PostgREST and many clients expect. */
 export const TOTAL_COUNT_HEADER = 'X-Total-Count'
 export const LINK_HEADER = 'Link'
@@ -32,11 +38,14 @@ export const LINK_HEADER = 'Link'
 export const LIST = { 'x-list': true } as const
 
 /**
- * The `Link` to the next page (RFC 8288), by cursor after this page's last row, or undefined when
- * this page is not full (nothing follows). `path` is the list's own path.
+ * The headers of a list's answer: its total, and the `Link` to the next page (RFC 8288), by cursor
+ * after this page's last row, when this page is full (else nothing follows). `path` is the list's own.
  */
-export function nextPageLink(path: string, page: Page, rows: readonly { id: number }[]): string | undefined {
+export function listHeaders(path: string, page: Page, { rows, total }: Listed<{ id: number }>): Record<string, string> {
   const last = rows.at(-1)
-  if (!last || rows.length < Number(page.limit)) return undefined
-  return `<${path}?after_id=${last.id}&limit=${page.limit}>; rel="next"`
+  const full = last !== undefined && rows.length >= Number(page.limit)
+  return {
+    [TOTAL_COUNT_HEADER]: String(total),
+    ...(full && { [LINK_HEADER]: `<${path}?after_id=${last.id}&limit=${page.limit}>; rel="next"` }),
+  }
 }

@@ -3,6 +3,7 @@
 // as integers: src/docs/openapi.ts rewrites every `integer-*` format into an integer schema.
 import { FormatRegistry, Type } from '@sinclair/typebox'
 import { t } from 'elysia'
+import { normaliseEmail } from '../emails'
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page, type PageParameters, pageOf } from '../paging'
 import { ERROR_CODES, ValidationFailedError } from './errors'
 
@@ -58,7 +59,6 @@ export function text(options: { minLength?: number; maxLength: number; descripti
 // stricter-in-odd-ways `email`.
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
 const TEXT = new RegExp(TEXT_PATTERN)
-const normaliseEmail = (email: string) => email.normalize('NFC').trim()
 FormatRegistry.Set('email', (value) => {
   const email = normaliseEmail(value)
   return email.length <= 254 && TEXT.test(email) && EMAIL.test(email)

@@ -220,15 +220,15 @@ describe('the repositories', () => {
   test('listAs (users) pages by offset and limit, ordered by id, with the total', async () => {
     const made = [su.id, ...(await insertUsers(2))]
     const first = await users.listAs(caller, { offset: '0', limit: '2' })
-    expect(ids(first.users)).toEqual(made.slice(0, 2))
+    expect(ids(first.rows)).toEqual(made.slice(0, 2))
     expect(first.total).toBe(3)
-    expect(ids((await users.listAs(caller, { offset: '1', limit: '2' })).users)).toEqual(made.slice(1, 3))
+    expect(ids((await users.listAs(caller, { offset: '1', limit: '2' })).rows)).toEqual(made.slice(1, 3))
   })
 
   test('listAs (items) pages by offset and limit, ordered by id, with the total', async () => {
     const a = await items.createAs(caller, caller.userId, { title: 'p1' })
     const b = await items.createAs(caller, caller.userId, { title: 'p2' })
-    expect(await items.listAs(caller, { offset: '0', limit: '2' })).toEqual({ items: [a, b], total: 2 })
-    expect(await items.listAs(caller, { offset: '1', limit: '2' })).toEqual({ items: [b], total: 2 })
+    expect(await items.listAs(caller, { offset: '0', limit: '2' })).toEqual({ rows: [a, b], total: 2 })
+    expect(await items.listAs(caller, { offset: '1', limit: '2' })).toEqual({ rows: [b], total: 2 })
   })
 })

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { AuthGuard } from '../../http/auth'
 import { ErrorModel, errorResponses, Ok, PageQuery, pageFrom } from '../../http/schema'
-import { LINK_HEADER, LIST, nextPageLink, TOTAL_COUNT_HEADER } from '../../paging'
+import { LIST, listHeaders } from '../../paging'
 import { itemNotFound } from './errors'
 import { ItemModel, ItemParams, OwnerParams } from './model'
 import type { ItemsRepository } from './repository'
@@ -49,11 +49,9 @@ export function itemsRoutes({ items, auth }: { items: ItemsRepository; auth: Aut
       '/items/',
       async ({ caller, query, set }) => {
         const page = pageFrom(query)
-        const { items: rows, total } = await items.listAs(caller, page)
-        set.headers[TOTAL_COUNT_HEADER] = String(total)
-        const next = nextPageLink('/items/', page, rows)
-        if (next) set.headers[LINK_HEADER] = next
-        return rows
+        const list = await items.listAs(caller, page)
+        Object.assign(set.headers, listHeaders('/items/', page, list))
+        return list.rows
       },
       {
         auth: 'user',

@@ -2,7 +2,7 @@
 import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
 import { afterCursor, pageWindow } from '../../db/pages'
-import type { Page } from '../../paging'
+import type { Listed, Page } from '../../paging'
 import { notEnoughPrivileges } from '../../security/access'
 import type { Caller } from '../../security/tokens'
 import { type CallerColumns, callerScope, liveCallerOf } from '../sessions/repository'
@@ -57,7 +57,7 @@ export type ItemsRepository = ReturnType<typeof createItemsRepository>
 export function createItemsRepository(db: Database) {
   return {
     /** The caller's items by id (a superuser's: all), with how many there are. */
-    async listAs(caller: Caller, page: Page): Promise<{ items: Item[]; total: number }> {
+    async listAs(caller: Caller, page: Page): Promise<Listed<Item>> {
       // Two branches, each with a plan of its own: an owner's items by the owner index, everyone's by id.
       const rows = await db.query(
         (sql) => sql<(CallerItemRow & { total: string })[]>`
@@ -78,7 +78,7 @@ export function createItemsRepository(db: Database) {
       )
       liveCallerOf(rows)
       return {
-        items: rows.filter((row) => row.id !== null).map((row) => toItem(row as ItemRow)),
+        rows: rows.filter((row) => row.id !== null).map((row) => toItem(row as ItemRow)),
         total: Number(rows[0]!.total),
       }
     },

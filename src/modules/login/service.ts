@@ -1,5 +1,6 @@
 // Logging in and refreshing: what the login routes do, over the users, sessions and throttle
 // repositories, the password hasher and the token service.
+import { normaliseEmail } from '../../emails'
 import { RejectedError } from '../../errors'
 import type { PasswordHasher } from '../../security/passwords'
 import type { TokenService } from '../../security/tokens'
@@ -73,10 +74,11 @@ export function createLoginService({ users, sessions, attempts, throttle, passwo
      * time (a password is verified in every case) and get the same 400. Every attempt counts against
      * the throttle until it succeeds, so concurrent guesses cannot pass the limit.
      */
-    async login(email: string, password: string, origin: SessionOrigin): Promise<Token> {
+    async login(username: string, password: string, origin: SessionOrigin): Promise<Token> {
       pruneNowAndThen()
+      const email = normaliseEmail(username)
       const user = await throttle.attempt(email, origin.clientAddress, async () => {
-        const found = await users.findForLogin(email.normalize('NFC').trim())
+        const found = await users.findForLogin(email)
         const matches = await passwords.verify(password, found?.hashed_password)
         return matches && found?.is_active ? found : undefined
       })
@@ -87,7 +89,7 @@ export function createLoginService({ users, sessions, attempts, throttle, passwo
       // fails). A concurrent login's rehash changes it too, for the same password: check that once.
       let sessionId = await sessions.start(user.id, verified, refresh, origin)
       if (sessionId === undefined) {
-        const now = await users.findForLogin(email.normalize('NFC').trim())
+        const now = await users.findForLogin(email)
         if (
           now?.id === user.id &&
           now.hashed_password !== verified &&

@@ -4,6 +4,7 @@
 // right one, or a check the service could not finish, does not.
 
 import { addressBlock } from '../../addresses'
+import { normaliseEmail } from '../../emails'
 import { RateLimitedError } from '../../errors'
 import type { LoginAttemptsRepository } from './repository'
 
@@ -20,10 +21,7 @@ export function createPasswordThrottle(attempts: LoginAttemptsRepository) {
       clientAddress: string,
       check: () => Promise<T | undefined>,
     ): Promise<T | undefined> {
-      const reservation = await attempts.reserve(
-        addressBlock(clientAddress),
-        email.normalize('NFC').trim().toLowerCase(),
-      )
+      const reservation = await attempts.reserve(addressBlock(clientAddress), normaliseEmail(email).toLowerCase())
       if ('retryAfterSeconds' in reservation) {
         throw new RateLimitedError(
           'rate_limited',

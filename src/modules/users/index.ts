@@ -3,7 +3,7 @@ import { RejectedError } from '../../errors'
 import type { AuthGuard } from '../../http/auth'
 import { ValidationFailedError } from '../../http/errors'
 import { ErrorModel, errorResponses, Ok, PageQuery, pageFrom } from '../../http/schema'
-import { LINK_HEADER, LIST, nextPageLink, TOTAL_COUNT_HEADER } from '../../paging'
+import { LIST, listHeaders } from '../../paging'
 import { type LiveCaller, requireSuperuser } from '../../security/access'
 import type { PasswordHasher } from '../../security/passwords'
 import type { Caller } from '../../security/tokens'
@@ -168,11 +168,9 @@ export function usersRoutes({
       '/users/',
       async ({ caller, query, set }) => {
         const page = pageFrom(query)
-        const { users: rows, total } = await users.listAs(caller, page)
-        set.headers[TOTAL_COUNT_HEADER] = String(total)
-        const next = nextPageLink('/users/', page, rows)
-        if (next) set.headers[LINK_HEADER] = next
-        return rows
+        const list = await users.listAs(caller, page)
+        Object.assign(set.headers, listHeaders('/users/', page, list))
+        return list.rows
       },
       {
         auth: 'superuser',

@@ -5,7 +5,7 @@
 import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
 import { afterCursor, pageWindow } from '../../db/pages'
-import type { Page } from '../../paging'
+import type { Listed, Page } from '../../paging'
 import { type LiveCaller, notEnoughPrivileges, requireSuperuser } from '../../security/access'
 import type { Caller } from '../../security/tokens'
 import { type ItemJson, itemColumns, toItem } from '../items/repository'
@@ -156,7 +156,7 @@ export function createUsersRepository(db: Database) {
     },
 
     /** Users by id, with how many there are: superusers only. */
-    async listAs(caller: Caller, page: Page): Promise<{ users: User[]; total: number }> {
+    async listAs(caller: Caller, page: Page): Promise<Listed<User>> {
       const rows = await db.query(
         (sql) => sql<(CallerUserRow & { total: string | null })[]>`
           with caller as (${callerScope(sql, caller)})
@@ -171,7 +171,7 @@ export function createUsersRepository(db: Database) {
       )
       requireSuperuser(liveCallerOf(rows))
       return {
-        users: rows.filter((row) => row.id !== null).map((row) => toUser(row as UserRow)),
+        rows: rows.filter((row) => row.id !== null).map((row) => toUser(row as UserRow)),
         total: Number(rows[0]!.total),
       }
     },
