@@ -36,6 +36,12 @@ export interface LoadOptions {
   workload: Workload
   connections: number
   seconds: number
+  /**
+   * Requests per second to offer in all (open to a steady arrival rate instead of as fast as answers
+   * come back): latency is measured at a set load, not at saturation, where every closed-loop
+   * client waits in the queue (Little's law: mean latency = connections / throughput).
+   */
+  rate?: number
 }
 
 /** wrk when it is installed, unless BENCH_LOAD=autocannon asks for the fallback. */
@@ -55,8 +61,16 @@ function luaRequest({ method, path, headers = {}, body }: RequestSpec): string {
   return `{${lua(method)},${lua(path)},{${headerTable}},${body === undefined ? 'nil' : lua(body)}}`
 }
 
-function wrkScript(workload: Workload): string {
-  const done = `
+function wrkScript(workload: Workload, connections: number, rate?: number): string {
+  // wrk waits delay() ms after each answer before a connection's next request: exponential gaps whose
+  // mean spreads \`rate\` over the connections.
+  const pacing =
+    rate === undefined
+      ? ''
+      : `
+local mean_gap = ${(connections * 1000) / rate}
+delay = function() return -mean_gap * math.log(1 - math.random()) end`
+  const done = `${pacing}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('BENCH_RESULT {"requests":%d,"duration_us":%d,"p50":%d,"p99":%d,"p999":%d,"errors":%d}\\n',
@@ -94,11 +108,11 @@ end
 ${done}`
 }
 
-async function runWrk({ url, workload, connections, seconds }: LoadOptions): Promise<LoadResult> {
+async function runWrk({ url, workload, connections, seconds, rate }: LoadOptions): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-wrk-'))
   try {
     const script = join(dir, 'scenario.lua')
-    writeFileSync(script, wrkScript(workload))
+    writeFileSync(script, wrkScript(workload, connections, rate))
     const proc = Bun.spawn(
       [
         'wrk',
@@ -139,7 +153,7 @@ async function runWrk({ url, workload, connections, seconds }: LoadOptions): Pro
   }
 }
 
-async function runAutocannon({ url, workload, connections, seconds }: LoadOptions): Promise<LoadResult> {
+async function runAutocannon({ url, workload, connections, seconds, rate }: LoadOptions): Promise<LoadResult> {
   const { default: autocannon } = await import('autocannon')
   // One queue of refresh tokens for all connections (autocannon clears a connection's context after
   // each request): a token goes out, the answer's next token comes back.
@@ -175,7 +189,14 @@ async function runAutocannon({ url, workload, connections, seconds }: LoadOption
             },
           },
         ]
-  const result = await autocannon({ url, connections, duration: seconds, requests, timeout: 10 })
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests,
+    timeout: 10,
+    ...(rate === undefined ? {} : { overallRate: rate }),
+  })
   return {
     requests: result.requests.total,
     seconds: result.duration,

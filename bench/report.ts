@@ -10,6 +10,8 @@ export interface Row {
   /** Set on rows whose requests/s is compared with the HTTP and database ceilings. */
   ceilings?: { http: LoadResult; database: LoadResult }
   note?: string
+  /** Set on rows measured at a steady offered rate (requests/s), not at saturation. */
+  rate?: number
 }
 
 export interface Machine {
@@ -25,7 +27,9 @@ export interface Machine {
 const fixed = (n: number, digits = 1) => n.toFixed(digits)
 const ratio = (a: number, b: number | undefined) => (b ? `${fixed((a / b) * 100, 0)}%` : '—')
 
-export function markdown(rows: Row[], machine: Machine, extra: string[] = []): string {
+export function markdown(all: Row[], machine: Machine, extra: string[] = []): string {
+  const rows = all.filter((row) => row.rate === undefined)
+  const steady = all.filter((row) => row.rate !== undefined)
   const head = [
     '# Benchmark results',
     '',
@@ -83,9 +87,41 @@ export function markdown(rows: Row[], machine: Machine, extra: string[] = []): s
     '| ceiling | req/s | p50 ms | p99 ms | p99.9 ms | errors |',
     '|---|---:|---:|---:|---:|---:|',
     ...ceilings,
+    ...(steady.length ? ['', ...latencyTable(steady, machine)] : []),
     ...(extra.length ? ['', ...extra] : []),
     '',
   ].join('\n')
+}
+
+function latencyTable(rows: Row[], machine: Machine): string[] {
+  return [
+    '## Latency at a steady rate',
+    '',
+    `The same ${machine.connections} connections, each waiting a random (exponential) gap between requests, so that together they offer a set rate: ` +
+      'a share of what the minimal handler serves at saturation for that route, measured just before. ' +
+      'At saturation every closed-loop connection waits in the queue (mean latency = connections / throughput), so latency targets are read here. ' +
+      'The mixed rows add writes (a tenth of the rate) and 10 connections logging in as fast as they can, hashing passwords.',
+    '',
+    '| scenario | offered req/s | req/s | p50 ms | p99 ms | p99.9 ms | errors | minimal req/s | minimal p99 ms | p99 vs minimal |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((row) => {
+      const s = row.service
+      const m = row.minimal
+      const cells = [
+        row.title,
+        fixed(row.rate ?? 0, 0),
+        fixed(s.rps, 0),
+        fixed(s.p50, 2),
+        fixed(s.p99, 2),
+        fixed(s.p999, 2),
+        String(s.errors),
+        m ? fixed(m.rps, 0) : '—',
+        m ? fixed(m.p99, 2) : '—',
+        m ? `${fixed(s.p99 / m.p99, 2)}×` : '—',
+      ]
+      return `| ${cells.join(' | ')} |`
+    }),
+  ]
 }
 
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
@@ -94,7 +130,9 @@ const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&
  * Horizontal bars: for each scenario, the service's req/s beside its minimal handler's (and the bare
  * HTTP ceiling, drawn off scale when it dwarfs the rest), and the p99 latencies beside them.
  */
-export function svg(rows: Row[]): string {
+export function svg(all: Row[]): string {
+  const rows = all.filter((row) => row.rate === undefined)
+  const steady = all.filter((row) => row.rate !== undefined)
   const width = 1180
   const rowHeight = 50
   const left = 380
@@ -103,7 +141,9 @@ export function svg(rows: Row[]): string {
   const p99Width = 200
   const maxRps = Math.max(...rows.flatMap((row) => [row.service.rps, row.minimal?.rps ?? 0]))
   const maxP99 = Math.max(...rows.flatMap((row) => [row.service.p99, row.minimal?.p99 ?? 0]))
-  const height = 70 + rows.length * rowHeight + 20
+  const steadyTop = 70 + rows.length * rowHeight + 20
+  const steadyRow = 32
+  const height = steadyTop + (steady.length ? 40 + steady.length * steadyRow : 0) + 10
   const bar = (x: number, y: number, value: number, max: number, span: number, colour: string, label: string) => {
     const offScale = value > max
     const w = Math.max(1, (Math.min(value, max) / max) * span)
@@ -137,6 +177,24 @@ export function svg(rows: Row[]): string {
     ]
     return `<text x="10" y="${y + 10}" font-size="12">${escapeXml(row.title)}</text>${rps.join('')}${p99.join('')}`
   })
+  // Latency at a steady rate has a scale of its own: milliseconds, not the lists' hundreds.
+  const maxSteady = Math.max(...steady.flatMap((row) => [row.service.p99, row.minimal?.p99 ?? 0]))
+  const steadyParts = steady.map((row, i) => {
+    const y = steadyTop + 40 + i * steadyRow
+    return [
+      `<text x="10" y="${y + 10}" font-size="12">${escapeXml(row.title)}</text>`,
+      bar(left, y, row.service.p99, maxSteady, barWidth, '#de6f2f', `${row.service.p99.toFixed(1)} ms`),
+      row.minimal
+        ? bar(left, y + 14, row.minimal.p99, maxSteady, barWidth, '#eab89d', `${row.minimal.p99.toFixed(1)} ms minimal`)
+        : '',
+    ].join('')
+  })
+  const steadyHead = steady.length
+    ? [
+        `<text x="10" y="${steadyTop + 20}" font-size="14" font-weight="bold">p99 latency at a steady rate (a share of the minimal handler's requests/s)</text>`,
+        `<text x="${left}" y="${steadyTop + 34}" font-size="12">service (orange), minimal handler (light)</text>`,
+      ]
+    : []
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" role="img">`,
     '<title>Benchmark: the service beside its ceilings</title>',
@@ -145,6 +203,8 @@ export function svg(rows: Row[]): string {
     `<text x="${left}" y="46" font-size="12">requests/s: service (blue), minimal handler (light), bare HTTP (grey)</text>`,
     `<text x="${p99Left}" y="46" font-size="12">p99 latency: service (orange), minimal (light)</text>`,
     ...parts,
+    ...steadyHead,
+    ...steadyParts,
     '</svg>',
     '',
   ].join('\n')

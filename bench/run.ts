@@ -38,14 +38,20 @@ const progress = (text: string) => process.stdout.write(`${new Date().toISOStrin
 const summary = (r: LoadResult) =>
   `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors`
 
-async function measure(server: Server, workload: () => Promise<Workload>, connections = CONNECTIONS) {
-  await runLoad({ url: server.url, workload: await workload(), connections, seconds: warmup })
+/** Shares of the minimal handler's requests/s at which latency is measured at a steady rate. */
+const STEADY_SHARES = [0.25, 0.5]
+
+async function measure(server: Server, workload: () => Promise<Workload>, rate?: number) {
+  const connections = CONNECTIONS
+  await runLoad({ url: server.url, workload: await workload(), connections, seconds: warmup, rate })
   const { value, peakMiB } = await peakRss(
     server,
-    runLoad({ url: server.url, workload: await workload(), connections, seconds }),
+    runLoad({ url: server.url, workload: await workload(), connections, seconds, rate }),
   )
   return { ...value, peakMiB }
 }
+
+const percent = (share: number) => `${(share * 100).toFixed(0)}%`
 
 async function versions(url: string): Promise<Record<string, string>> {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
@@ -123,6 +129,7 @@ async function main() {
     if (soak) return await soakRun(service, auth, soak)
 
     const rows: Row[] = []
+    let minimalUsersRps: number | undefined
     for (const scenario of SCENARIOS.filter((s) => scenarios.includes(s.name))) {
       const workload = () => scenario.workload(auth!)
       const result = await measure(service, workload)
@@ -131,6 +138,7 @@ async function main() {
       if (scenario.minimal) {
         row.minimal = await measure(minimal, workload)
         progress(`${scenario.name}, minimal handler: ${summary(row.minimal)}`)
+        if (scenario.name === 'users-by-id') minimalUsersRps = row.minimal.rps
       }
       if (scenario.name === 'users-by-id') {
         const httpResult = await measure(http, workload)
@@ -147,8 +155,29 @@ async function main() {
       }
       if (scenario.hashing) row.note = 'bound by argon2id'
       rows.push(row)
+      if (scenario.steady && row.minimal) {
+        for (const share of STEADY_SHARES) {
+          const rate = Math.round(row.minimal.rps * share)
+          const at = {
+            service: await measure(service, workload, rate),
+            minimal: await measure(minimal, workload, rate),
+          }
+          progress(`${scenario.name} at ${rate} req/s: ${summary(at.service)}; minimal handler: ${summary(at.minimal)}`)
+          rows.push({
+            name: `${scenario.name}-steady-${share}`,
+            title: `${scenario.title} at ${percent(share)}`,
+            rate,
+            ...at,
+          })
+        }
+      }
     }
-    if (scenarios.includes('mixed')) rows.push(...(await mixed(service, auth)))
+    if (scenarios.includes('mixed')) {
+      // The steady mixed load is a share of the minimal handler's GET /users/{id}, measured first if
+      // this run has not.
+      minimalUsersRps ??= (await measure(minimal, () => SCENARIOS[0]!.workload(auth!))).rps
+      rows.push(...(await mixed(service, auth, minimalUsersRps)))
+    }
     if (scenarios.includes('workers')) {
       const two = await start(['bun', 'src/index.ts'], serviceEnv('2'))
       const users = SCENARIOS[0]!
@@ -176,18 +205,38 @@ async function main() {
   }
 }
 
-/** Reads and writes at once, with 10 connections logging in (hashing passwords) beside them. */
-async function mixed(service: Server, auth: BenchAuth): Promise<Row[]> {
+/**
+ * Reads and writes at once, with 10 connections logging in (hashing passwords) beside them: at
+ * saturation, then with reads and writes at a steady rate (shares of `anchorRps`, the minimal
+ * handler's GET /users/{id}), the logins still as fast as they go.
+ */
+async function mixed(service: Server, auth: BenchAuth, anchorRps: number): Promise<Row[]> {
   const { reads, writes, logins } = await mixedWorkloads(auth)
-  const load = (workload: Workload, connections: number, s: number) =>
-    runLoad({ url: service.url, workload, connections, seconds: s })
-  await Promise.all([load(reads, 58, warmup), load(writes, 6, warmup), load(logins, 10, warmup)])
-  const { value, peakMiB } = await peakRss(
-    service,
-    Promise.all([load(reads, 58, seconds), load(writes, 6, seconds), load(logins, 10, seconds)]),
-  )
+  const run = async (rate?: number) => {
+    const load = (workload: Workload, connections: number, s: number, share?: number) =>
+      runLoad({ url: service.url, workload, connections, seconds: s, rate: rate && share && rate * share })
+    const all = (s: number) =>
+      Promise.all([load(reads, 58, s, 0.9), load(writes, 6, s, 0.1), load(logins, 10, s)] as const)
+    await all(warmup)
+    const { value, peakMiB } = await peakRss(service, all(seconds))
+    return { value, peakMiB }
+  }
+  const { value, peakMiB } = await run()
   const [r, w, l] = value
   progress(`mixed: reads ${summary(r)}; writes ${summary(w)}; logins ${summary(l)}`)
+  const steady: Row[] = []
+  for (const share of STEADY_SHARES) {
+    const rate = Math.round(anchorRps * share)
+    const at = await run(rate)
+    const [sr, , sl] = at.value
+    progress(`mixed at ${rate} req/s: reads ${summary(sr)}; logins ${summary(sl)}`)
+    steady.push({
+      name: `mixed-reads-steady-${share}`,
+      title: `mixed at ${percent(share)}: reads (writes a tenth more, 10 connections logging in)`,
+      rate: Math.round(rate * 0.9),
+      service: { ...sr, peakMiB: at.peakMiB },
+    })
+  }
   return [
     { name: 'mixed-reads', title: 'mixed: reads (58 connections)', service: { ...r, peakMiB } },
     { name: 'mixed-writes', title: 'mixed: writes (6 connections)', service: { ...w, peakMiB } },
@@ -197,6 +246,7 @@ async function mixed(service: Server, auth: BenchAuth): Promise<Row[]> {
       service: { ...l, peakMiB },
       note: 'bound by argon2id',
     },
+    ...steady,
   ]
 }
 

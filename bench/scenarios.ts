@@ -10,6 +10,8 @@ export interface Scenario {
   minimal?: boolean
   /** Bound by argon2id, not by the HTTP stack: reported apart. */
   hashing?: boolean
+  /** Latency measured at steady rates too (shares of the minimal handler's requests/s). */
+  steady?: boolean
   workload(auth: BenchAuth): Promise<Workload>
 }
 
@@ -27,6 +29,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'users-by-id',
     title: 'GET /users/{id} (superuser, with items)',
     minimal: true,
+    steady: true,
     workload: async (auth) =>
       pick(
         times(SAMPLE, () => ({ method: 'GET', path: `/users/${randomUser()}`, headers: bearer(auth.superuserToken) })),
@@ -36,6 +39,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'items-by-id',
     title: 'GET /items/{id} (owner)',
     minimal: true,
+    steady: true,
     workload: async (auth) =>
       pick(owned(auth).map(({ id, headers }) => ({ method: 'GET', path: `/items/${id}`, headers }))),
   },

@@ -26,6 +26,8 @@ export interface PasswordHashConfig {
   memoryKib: number
   timeCost: number
   concurrency: number
+  /** The hashing threads' nice value (0-19): logins get the cores only when requests leave them idle. */
+  nice: number
   queueMax: number
   queueTimeoutMs: number
 }
@@ -198,6 +200,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       // not starve every other request (measured on 2 cores under the mixed benchmark: reads' p99
       // 296 ms with 4 hashes at once, 50 ms with 1).
       concurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.floor(cpus / 2 / workers)), 1, 1024),
+      nice: read.int('PASSWORD_HASH_NICE', 10, 0, 19),
       queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 64, 0, 100_000),
       queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 3000, 1, 60_000),
     },

@@ -1,5 +1,6 @@
 import type { PasswordHashConfig } from '../config'
 import { Gate } from '../gate'
+import { createThreadedArgon2id } from './argon2id-threads'
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>
@@ -16,16 +17,11 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean
 }
 
-type Argon2idOptions = { algorithm: 'argon2id'; memoryCost: number; timeCost: number }
+export type Argon2idOptions = { algorithm: 'argon2id'; memoryCost: number; timeCost: number }
 
 export interface Argon2id {
   hash(password: string, options: Argon2idOptions): Promise<string>
   verify(password: string, hash: string): Promise<boolean>
-}
-
-const bunArgon2id: Argon2id = {
-  hash: (password, options) => Bun.password.hash(password, options),
-  verify: (password, hash) => Bun.password.verify(password, hash, 'argon2id'),
 }
 
 /**
@@ -34,7 +30,10 @@ const bunArgon2id: Argon2id = {
  * logins waits (boundedly) instead of taking memory without bound; past the wait it is refused as
  * `hashing_busy`.
  */
-export function createPasswordHasher(config: PasswordHashConfig, argon2id: Argon2id = bunArgon2id): PasswordHasher {
+export function createPasswordHasher(
+  config: PasswordHashConfig,
+  argon2id: Argon2id = createThreadedArgon2id({ threads: config.concurrency, nice: config.nice }),
+): PasswordHasher {
   const gate = new Gate({
     permits: config.concurrency,
     maxWaiting: config.queueMax,
