@@ -49,10 +49,23 @@ const expectClean = (table: string, title: string) => {
   expect({ title, errors: cells[5] }).toEqual({ title, errors: '0' })
 }
 
+/**
+ * A row of the steady-rate table (title, offered, req/s, p50, p99, p99.9, errors, ...): answered
+ * without errors, and held to the offered rate (a quarter of what the same connections do at
+ * saturation), not run flat out.
+ */
+const expectSteady = (table: string, title: string) => {
+  const [, offered, rps, , , , errors] = row(table, title)
+  expect({ title, errors }).toEqual({ title, errors: '0' })
+  expect(Number(rps)).toBeGreaterThan(0)
+  expect(Number(rps)).toBeLessThan(Number(offered) * 1.3)
+}
+
 test('with autocannon: picked requests and refresh chains, the ceilings beside them, no errors', async () => {
   const { table, output } = await briefRun('autocannon', ['users-by-id', 'refresh'])
   expectClean(table, 'GET /users/{id} (superuser, with items)')
   expectClean(table, 'POST /login/refresh')
+  expectSteady(table, 'GET /users/{id} (superuser, with items) at 25%')
   expect(table).toContain('minimal handler: GET /users/{id}')
   expect(table).toContain('database ceiling')
   expect(output).toContain('load by autocannon')
@@ -65,5 +78,7 @@ test.skipIf(wrkMissing)('with wrk (its Lua scripts): picked requests and refresh
   const { table, output } = await briefRun('wrk', ['items-by-id', 'refresh'])
   expectClean(table, 'GET /items/{id} (owner)')
   expectClean(table, 'POST /login/refresh')
+  expectSteady(table, 'GET /items/{id} (owner) at 25%')
+  expectSteady(table, 'GET /items/{id} (owner) at 50%')
   expect(output).toContain('load by wrk')
 })
