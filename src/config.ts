@@ -200,7 +200,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       // not starve every other request (measured on 2 cores under the mixed benchmark: reads' p99
       // 296 ms with 4 hashes at once, 50 ms with 1).
       concurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.floor(cpus / 2 / workers)), 1, 1024),
-      nice: read.int('PASSWORD_HASH_NICE', 10, 0, 19),
+      nice: read.int('PASSWORD_HASH_NICE', 19, 0, 19),
       queueMax: read.int('PASSWORD_HASH_QUEUE_MAX', 64, 0, 100_000),
       queueTimeoutMs: read.int('PASSWORD_HASH_QUEUE_TIMEOUT_MS', 3000, 1, 60_000),
     },
