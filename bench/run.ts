@@ -51,6 +51,47 @@ async function measure(server: Server, workload: () => Promise<Workload>, rate?:
   return { ...value, peakMiB }
 }
 
+/**
+ * The service and the minimal handler in alternating slices (service, minimal, minimal, service,
+ * service, minimal: each gets \`seconds\` in all), so that the machine's drift during a run (a
+ * shared 2-core machine swings by tens of percent within a minute) falls on both alike. Requests/s
+ * is over all slices; the percentiles are the median slice's.
+ */
+async function paired(service: Server, minimal: Server, workload: () => Promise<Workload>, rate?: number) {
+  const slice = Math.max(1, Math.round(seconds / 3))
+  const w = await workload()
+  for (const server of [service, minimal])
+    await runLoad({ url: server.url, workload: w, connections: CONNECTIONS, seconds: warmup, rate })
+  const slices = { service: [] as LoadResult[], minimal: [] as LoadResult[] }
+  const { peakMiB } = await peakRss(
+    service,
+    (async () => {
+      for (const side of ['service', 'minimal', 'minimal', 'service', 'service', 'minimal'] as const) {
+        const server = side === 'service' ? service : minimal
+        slices[side].push(
+          await runLoad({ url: server.url, workload: w, connections: CONNECTIONS, seconds: slice, rate }),
+        )
+      }
+    })(),
+  )
+  return { service: { ...combined(slices.service), peakMiB }, minimal: combined(slices.minimal) }
+}
+
+function combined(slices: LoadResult[]): LoadResult {
+  const median = (pick: (r: LoadResult) => number) => slices.map(pick).sort((a, b) => a - b)[slices.length >> 1]!
+  const requests = slices.reduce((sum, r) => sum + r.requests, 0)
+  const secondsRun = slices.reduce((sum, r) => sum + r.seconds, 0)
+  return {
+    requests,
+    seconds: secondsRun,
+    rps: requests / secondsRun,
+    p50: median((r) => r.p50),
+    p99: median((r) => r.p99),
+    p999: median((r) => r.p999),
+    errors: slices.reduce((sum, r) => sum + r.errors, 0),
+  }
+}
+
 const percent = (share: number) => `${(share * 100).toFixed(0)}%`
 
 async function versions(url: string): Promise<Record<string, string>> {
@@ -132,11 +173,12 @@ async function main() {
     let minimalUsersRps: number | undefined
     for (const scenario of SCENARIOS.filter((s) => scenarios.includes(s.name))) {
       const workload = () => scenario.workload(auth!)
-      const result = await measure(service, workload)
+      const both = scenario.minimal ? await paired(service, minimal, workload) : undefined
+      const result = both?.service ?? (await measure(service, workload))
       progress(`${scenario.name}: ${summary(result)}, peak RSS ${result.peakMiB.toFixed(0)} MiB`)
       const row: Row = { name: scenario.name, title: scenario.title, service: result }
-      if (scenario.minimal) {
-        row.minimal = await measure(minimal, workload)
+      if (both) {
+        row.minimal = both.minimal
         progress(`${scenario.name}, minimal handler: ${summary(row.minimal)}`)
         if (scenario.name === 'users-by-id') minimalUsersRps = row.minimal.rps
       }
@@ -158,10 +200,7 @@ async function main() {
       if (scenario.steady && row.minimal) {
         for (const share of STEADY_SHARES) {
           const rate = Math.round(row.minimal.rps * share)
-          const at = {
-            service: await measure(service, workload, rate),
-            minimal: await measure(minimal, workload, rate),
-          }
+          const at = await paired(service, minimal, workload, rate)
           progress(`${scenario.name} at ${rate} req/s: ${summary(at.service)}; minimal handler: ${summary(at.minimal)}`)
           rows.push({
             name: `${scenario.name}-steady-${share}`,
