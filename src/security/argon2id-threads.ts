@@ -48,7 +48,8 @@ export function createThreadedArgon2id({
   const end = (thread: Thread) => {
     clearTimeout(thread.idle)
     thread.worker.terminate()
-    slots[slots.indexOf(thread)] = undefined
+    const index = slots.indexOf(thread)
+    if (index !== -1) slots[index] = undefined
   }
 
   const start = (): Thread => {
