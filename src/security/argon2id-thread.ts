@@ -15,14 +15,13 @@ self.onmessage = (event: MessageEvent<HashJob | { nice: number }>) => {
   let outcome: HashOutcome
   try {
     outcome = {
-      id: job.id,
       value:
         job.op === 'hash'
           ? Bun.password.hashSync(job.password, job.options)
           : Bun.password.verifySync(job.password, job.hash, 'argon2id'),
     }
   } catch (error) {
-    outcome = { id: job.id, error: error instanceof Error ? error.message : String(error) }
+    outcome = { error: error instanceof Error ? error.message : String(error) }
   }
   self.postMessage(outcome)
 }

@@ -1,10 +1,10 @@
 import type { Argon2id, Argon2idOptions } from './passwords'
 
-type HashRequest =
+// A thread runs one job at a time, so an outcome needs no id: it is the running job's.
+export type HashJob =
   | { op: 'hash'; password: string; options: Argon2idOptions }
   | { op: 'verify'; password: string; hash: string }
-export type HashJob = HashRequest & { id: number }
-export type HashOutcome = { id: number; value: string | boolean } | { id: number; error: string }
+export type HashOutcome = { value: string | boolean } | { error: string }
 
 export interface ThreadedArgon2id extends Argon2id {
   /** Ends the threads; jobs still running or waiting are refused. */
@@ -42,7 +42,6 @@ export function createThreadedArgon2id({
 }): ThreadedArgon2id {
   const slots: (Thread | undefined)[] = Array.from({ length: threads }, () => undefined)
   const queue: Pending[] = []
-  let nextId = 0
   let closed = false
 
   const end = (thread: Thread) => {
@@ -67,7 +66,7 @@ export function createThreadedArgon2id({
       // A thread that failed is replaced by the next job; its own job is refused, never lost in silence.
       const running = thread.running
       end(thread)
-      running?.settle({ id: running.job.id, error: event.message || 'the hashing thread failed' })
+      running?.settle({ error: event.message || 'the hashing thread failed' })
       pump()
     }
     return thread
@@ -99,11 +98,11 @@ export function createThreadedArgon2id({
     }
   }
 
-  const run = <T extends string | boolean>(request: HashRequest): Promise<T> =>
+  const run = <T extends string | boolean>(job: HashJob): Promise<T> =>
     new Promise((resolve, reject) => {
       if (closed) return reject(new Error(STOPPED))
       queue.push({
-        job: { ...request, id: nextId++ },
+        job,
         settle: (outcome) => ('error' in outcome ? reject(new Error(outcome.error)) : resolve(outcome.value as T)),
       })
       pump()
@@ -116,7 +115,7 @@ export function createThreadedArgon2id({
       closed = true
       const refused = [...queue.splice(0), ...slots.flatMap((thread) => (thread?.running ? [thread.running] : []))]
       for (const thread of slots) if (thread) end(thread)
-      for (const pending of refused) pending.settle({ id: pending.job.id, error: STOPPED })
+      for (const pending of refused) pending.settle({ error: STOPPED })
     },
   }
 }

@@ -25,7 +25,7 @@ export interface Argon2id {
 }
 
 /**
- * argon2id (Bun.password's, unless another is given), under a concurrency cap shared by hashing and
+ * argon2id (Bun.password's, on low-priority threads of its own, unless another is given), under a concurrency cap shared by hashing and
  * verifying: each holds `memoryKib` of memory for tens of milliseconds, so a burst of sign-ups and
  * logins waits (boundedly) instead of taking memory without bound; past the wait it is refused as
  * `hashing_busy`.
