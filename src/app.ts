@@ -9,7 +9,7 @@ import { createAuthGuard } from './http/auth'
 import { parseBody } from './http/body'
 import { createClientAddress } from './http/client-address'
 import { errorHandler } from './http/error-handler'
-import { requestLog } from './http/request-log'
+import { withRequestLog } from './http/request-log'
 import { createRouteLookup, type RouteLookup } from './http/route-lookup'
 import { createLogger, type Logger } from './logger'
 import { healthRoutes, type Lifecycle } from './modules/health'
@@ -61,9 +61,8 @@ export function createApp({
   // only at the end.
   let routes: RouteLookup | undefined
 
-  // Every response goes through the hooks (request ids, logs): no Bun static routes.
+  // Every response goes through the error handler and `handle` (request ids, logs): no Bun static routes.
   const app = new Elysia({ nativeStaticResponse: false })
-    .use(requestLog(logger))
     .use(
       errorHandler({
         logger,
@@ -97,6 +96,8 @@ export function createApp({
   const documented = app.use(docs(app))
 
   routes = createRouteLookup(documented.routes)
+  // Every caller of `handle` (the server, tests, an Eden client) gets request ids and access lines.
+  documented.handle = withRequestLog(documented.handle, logger)
   return documented
 }
 

@@ -15,7 +15,7 @@ import {
   UnavailableError,
 } from '../../src/errors'
 import { errorHandler } from '../../src/http/error-handler'
-import { requestLog } from '../../src/http/request-log'
+import { withRequestLog } from '../../src/http/request-log'
 import { createLogger } from '../../src/logger'
 
 /** A kind of domain error the handler's table does not know yet: a bug, so a logged 500. */
@@ -38,7 +38,6 @@ const unmapped = () => new UnmappedError('forbidden', 'a kind added without its 
 const lines: string[] = []
 const logger = createLogger({ level: 'info', json: true, write: (line) => lines.push(line) })
 const app = new Elysia()
-  .use(requestLog(logger))
   .use(errorHandler({ logger, allowedMethods: () => [] }))
   .get('/throws/:kind', ({ params }) => {
     throw domainErrors[params.kind]!()
@@ -53,10 +52,12 @@ const app = new Elysia()
     response: { 200: t.Object({ id: t.Number() }) },
   })
 
+const handle = withRequestLog(app.handle, logger)
+
 const errors = () => lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 'error')
 
 async function call(path: string) {
-  const response = await app.handle(new Request(`http://localhost${path}`, { headers: { 'x-request-id': 'boom-1' } }))
+  const response = await handle(new Request(`http://localhost${path}`, { headers: { 'x-request-id': 'boom-1' } }))
   const text = await response.text()
   return { status: response.status, headers: response.headers, text, body: JSON.parse(text) }
 }
