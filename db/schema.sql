@@ -15,6 +15,70 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: items_count_added(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.items_count_added() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  update users u set items_count = u.items_count + added_by.count
+  from (select owner_id, count(*) as count from added group by owner_id) added_by
+  where u.id = added_by.owner_id;
+  return null;
+end $$;
+
+
+--
+-- Name: items_count_moved(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.items_count_moved() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  update users u set items_count = u.items_count + moves.change
+  from (
+    select owner_id, sum(change) as change from (
+      select n.owner_id, 1 as change from removed o join added n using (id) where o.owner_id <> n.owner_id
+      union all
+      select o.owner_id, -1 from removed o join added n using (id) where o.owner_id <> n.owner_id
+    ) moved group by owner_id
+  ) moves
+  where u.id = moves.owner_id;
+  return null;
+end $$;
+
+
+--
+-- Name: items_count_removed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.items_count_removed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  update users u set items_count = u.items_count - removed_by.count
+  from (select owner_id, count(*) as count from removed group by owner_id) removed_by
+  where u.id = removed_by.owner_id;
+  return null;
+end $$;
+
+
+--
+-- Name: items_count_truncated(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.items_count_truncated() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  update users set items_count = 0 where items_count <> 0;
+  return null;
+end $$;
+
+
+--
 -- Name: row_counts_added(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -175,7 +239,8 @@ CREATE TABLE public.users (
     is_active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     is_superuser boolean DEFAULT false NOT NULL,
-    full_name text
+    full_name text,
+    items_count bigint DEFAULT 0 NOT NULL
 );
 
 
@@ -258,10 +323,10 @@ ALTER TABLE ONLY public.users
 
 
 --
--- Name: items_owner_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: items_owner_id_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX items_owner_id_idx ON public.items USING btree (owner_id);
+CREATE INDEX items_owner_id_id_idx ON public.items USING btree (owner_id, id);
 
 
 --
@@ -335,6 +400,34 @@ CREATE TRIGGER items_counted_truncate AFTER TRUNCATE ON public.items FOR EACH ST
 
 
 --
+-- Name: items items_owned_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER items_owned_delete AFTER DELETE ON public.items REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION public.items_count_removed();
+
+
+--
+-- Name: items items_owned_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER items_owned_insert AFTER INSERT ON public.items REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION public.items_count_added();
+
+
+--
+-- Name: items items_owned_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER items_owned_truncate AFTER TRUNCATE ON public.items FOR EACH STATEMENT EXECUTE FUNCTION public.items_count_truncated();
+
+
+--
+-- Name: items items_owned_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER items_owned_update AFTER UPDATE ON public.items REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION public.items_count_moved();
+
+
+--
 -- Name: users users_counted_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -394,4 +487,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125090000'),
     ('20261125090100'),
     ('20261201090000'),
-    ('20261201120000');
+    ('20261201120000'),
+    ('20261202090000');

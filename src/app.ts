@@ -46,8 +46,8 @@ export function createApp({
   tokens = createTokenService(config.auth),
 }: AppDependencies) {
   const db = createDatabase(sql, config.database)
-  const users = createUsersRepository(db)
-  const items = createItemsRepository(db)
+  const users = createUsersRepository(db, config.items)
+  const items = createItemsRepository(db, config.items)
   const sessions = createSessionsRepository(db, { lifetimeDays: config.auth.refreshTokenDays })
   const attempts = createLoginAttemptsRepository(db, config.auth.loginThrottle)
   const throttle = createPasswordThrottle(attempts)

@@ -48,6 +48,14 @@ export interface AuthConfig {
   loginThrottle: { perEmailAndAddress: number; perAddress: number; windowSeconds: number }
 }
 
+/** Bounds on what one user owns, so no account can slow down everyone's reads. */
+export interface ItemsConfig {
+  /** How many of a user's items its answer embeds (the lowest ids); the rest are paged at /users/{id}/items/. */
+  embedMax: number
+  /** How many items a user may own; a create past it is refused with 409. */
+  maxPerUser: number
+}
+
 export interface Config {
   env: 'production' | 'development'
   host: string
@@ -63,6 +71,7 @@ export interface Config {
   database: DatabaseConfig
   passwordHash: PasswordHashConfig
   auth: AuthConfig
+  items: ItemsConfig
 }
 
 export class ConfigError extends Error {
@@ -214,6 +223,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       firstSuperuser: firstSuperuser(read),
       trustedProxies: read.addresses('TRUSTED_PROXIES'),
       loginThrottle: { perEmailAndAddress: 5, perAddress: 100, windowSeconds: 15 * 60 },
+    },
+    items: {
+      embedMax: read.int('USER_ITEMS_EMBED_MAX', 100, 0, 1000),
+      maxPerUser: read.int('MAX_ITEMS_PER_USER', 10_000, 1, 1_000_000_000),
     },
   }
   // Bun closes a connection that stays quiet for IDLE_TIMEOUT_SECONDS, even while its request is

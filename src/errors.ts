@@ -8,7 +8,7 @@
 
 export const DOMAIN_ERROR_CODES = {
   notFound: ['user_not_found', 'item_not_found', 'session_not_found'],
-  conflict: ['email_taken'],
+  conflict: ['email_taken', 'too_many_items'],
   invalidValue: ['invalid_value'],
   rejected: ['incorrect_credentials', 'incorrect_password', 'password_unchanged'],
   unauthenticated: ['not_authenticated', 'invalid_token', 'invalid_refresh_token'],

@@ -117,7 +117,7 @@ async function main(config: Config, logger: Logger) {
     const passwords = createPasswordHasher(config.passwordHash)
     const first = config.auth.firstSuperuser
     if (first && !isWorker) {
-      const users = createUsersRepository(createDatabase(sql, config.database))
+      const users = createUsersRepository(createDatabase(sql, config.database), config.items)
       await ensureFirstSuperuser(first, { users, passwords, logger })
     }
     if (stopping) return

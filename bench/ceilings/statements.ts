@@ -6,8 +6,9 @@ import type { Sql } from 'postgres'
 const caller = (sql: Sql, sub: string, sid: string) => sql`
   select u.id as caller_id, u.is_superuser as caller_is_superuser from sessions s join users u on u.id = s.user_id
   where s.id = ${sid} and s.user_id = ${sub} and u.is_active and s.revoked_at is null and s.expires_at > now()`
-const userColumns = (sql: Sql) => sql`u.id, u.email, u.is_active, u.is_superuser, u.full_name, u.created_at,
-  coalesce((select json_agg(i order by i.id) from (select id, title, description, owner_id, created_at from items where owner_id = u.id) i), '[]'::json) as items`
+const userColumns = (sql: Sql) => sql`u.id, u.email, u.is_active, u.is_superuser, u.full_name, u.created_at, u.items_count,
+  coalesce((select json_agg(i order by i.id) from (select id, title, description, owner_id, created_at from items
+    where owner_id between u.id and u.id order by owner_id, id limit 100) i), '[]'::json) as items`
 const itemColumns = (sql: Sql) => sql`id, title, description, owner_id, created_at`
 
 export const readUser = (sql: Sql, sub: string, sid: string, id: string) =>
@@ -27,10 +28,10 @@ export interface Window {
 
 const cursor = (sql: Sql, column: string, w: Window) =>
   w.after === undefined ? sql`` : sql`and ${sql(column)} > ${w.after}`
-const tail = (sql: Sql, column: string, w: Window) =>
+const tail = (sql: Sql, columns: string | string[], w: Window) =>
   w.after === undefined
-    ? sql`order by ${sql(column)} offset ${w.offset} limit ${w.limit}`
-    : sql`order by ${sql(column)} limit ${w.limit}`
+    ? sql`order by ${sql(columns)} offset ${w.offset} limit ${w.limit}`
+    : sql`order by ${sql(columns)} limit ${w.limit}`
 
 /** Lists answer their total too (X-Total-Count), as the service's do. */
 export const listUsers = (sql: Sql, sub: string, sid: string, w: Window) =>
@@ -42,10 +43,11 @@ export const listUsers = (sql: Sql, sub: string, sid: string, w: Window) =>
 export const listItems = (sql: Sql, sub: string, sid: string, w: Window) =>
   sql`with caller as (${caller(sql, sub, sid)}) select c.*,
     case when c.caller_is_superuser then (select sum(count) from row_counts where table_name = 'items')
-         else (select count(*) from items where owner_id = c.caller_id) end as total, i.*
+         else (select items_count from users where id = c.caller_id) end as total, i.*
     from caller c left join lateral (
       (select ${itemColumns(sql)} from items where c.caller_is_superuser ${cursor(sql, 'id', w)} ${tail(sql, 'id', w)})
       union all
-      (select ${itemColumns(sql)} from items where not c.caller_is_superuser and owner_id = c.caller_id ${cursor(sql, 'id', w)}
-       ${tail(sql, 'id', w)})
+      (select ${itemColumns(sql)} from items
+       where not c.caller_is_superuser and owner_id between c.caller_id and c.caller_id ${cursor(sql, 'id', w)}
+       ${tail(sql, ['owner_id', 'id'], w)})
     ) i on true`

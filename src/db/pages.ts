@@ -7,8 +7,8 @@ import type { Queryable } from './database'
 export const afterCursor = (sql: Queryable, page: Page, column: string) =>
   page.afterId === undefined ? sql`` : sql`and ${sql(column)} > ${page.afterId}`
 
-/** `order by <column> offset .. limit ..`, or without the offset for a cursor page. */
-export const pageWindow = (sql: Queryable, page: Page, column: string) =>
+/** `order by <columns> offset .. limit ..`, or without the offset for a cursor page. */
+export const pageWindow = (sql: Queryable, page: Page, columns: string | string[]) =>
   page.afterId === undefined
-    ? sql`order by ${sql(column)} offset ${page.offset} limit ${page.limit}`
-    : sql`order by ${sql(column)} limit ${page.limit}`
+    ? sql`order by ${sql(columns)} offset ${page.offset} limit ${page.limit}`
+    : sql`order by ${sql(columns)} limit ${page.limit}`

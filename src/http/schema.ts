@@ -46,6 +46,8 @@ export const IdParam = integerString({ minimum: 1n, maximum: INT64_MAX })
 /** An id in a response: identity values stay far below 2^53, so a JSON number is exact. */
 // TypeBox's own Integer: Elysia's `t.Integer` is a string-or-number union with a default.
 export const Id = Type.Integer({ minimum: 1 })
+/** How many of something there are, in a response. */
+export const Count = (description: string) => Type.Integer({ minimum: 0, description })
 /** PostgreSQL's timestamptz, sent as an ISO-8601 string. */
 export const Timestamp = t.String({ format: 'date-time' })
 

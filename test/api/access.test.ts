@@ -57,6 +57,11 @@ const ROUTES: Record<string, { call: (f: Fixture) => Call; other: number; superu
   },
   'GET /users/': { call: () => ({ method: 'GET', path: '/users/?limit=1' }), other: 403, superuser: 200 },
   'GET /users/:user_id': { call: (f) => ({ method: 'GET', path: `/users/${f.owner.id}` }), other: 403, superuser: 200 },
+  'GET /users/:user_id/items/': {
+    call: (f) => ({ method: 'GET', path: `/users/${f.owner.id}/items/` }),
+    other: 403,
+    superuser: 200,
+  },
   'PATCH /users/:user_id': {
     call: (f) => ({ method: 'PATCH', path: `/users/${f.owner.id}`, json: { full_name: 'Changed' } }),
     other: 403,

@@ -11,14 +11,16 @@ import { createSessionsRepository, newRefreshToken } from '../../src/modules/ses
 import { createUsersRepository } from '../../src/modules/users/repository'
 import { databaseUrl, silentLogger, testConfig, uniqueEmail } from '../support/context'
 
+const limits = testConfig().items
+
 /** Registers a user, signs it in and gives it an item, all on `db`: three repositories, one connection. */
 async function userWithItem(db: Database, email: string, title: string) {
-  const user = await createUsersRepository(db).register({ email, hashed_password: 'x' })
+  const user = await createUsersRepository(db, limits).register({ email, hashed_password: 'x' })
   const origin = { userAgent: null, clientAddress: 'x' }
   const sessions = createSessionsRepository(db, { lifetimeDays: 1 })
   const sessionId = await sessions.start(String(user.id), 'x', newRefreshToken(), origin)
   const caller = { userId: String(user.id), sessionId: sessionId! }
-  await createItemsRepository(db).createAs(caller, caller.userId, { title })
+  await createItemsRepository(db, limits).createAs(caller, caller.userId, { title })
   return { user, caller }
 }
 
@@ -50,7 +52,7 @@ describe('Database.transaction', () => {
       const { user: created, caller } = await userWithItem(tx, email, 'kept')
       const nested = await tx
         .transaction((inner) =>
-          createItemsRepository(inner)
+          createItemsRepository(inner, limits)
             .createAs(caller, caller.userId, { title: 'nested' })
             .then(() => Promise.reject(new Error('undo the item'))),
         )

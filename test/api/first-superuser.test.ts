@@ -13,7 +13,7 @@ afterAll(() => ctx.cleanup())
 
 const lines: string[] = []
 const logger = createLogger({ level: 'info', json: true, write: (line) => lines.push(line) })
-const users = createUsersRepository(createDatabase(ctx.sql, ctx.config.database))
+const users = createUsersRepository(createDatabase(ctx.sql, ctx.config.database), ctx.config.items)
 const passwords = createPasswordHasher(ctx.config.passwordHash)
 
 test('four instances starting at once make exactly one superuser, who can log in', async () => {

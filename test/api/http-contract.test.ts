@@ -35,7 +35,7 @@ describe('order of checks', () => {
       ['DELETE', '/users/', 'GET, HEAD, POST'],
       ['PUT', '/users/1', 'DELETE, GET, HEAD, PATCH'],
       ['POST', '/items/1/', 'DELETE, GET, HEAD, PATCH'],
-      ['GET', '/users/1/items/', 'POST'],
+      ['PUT', '/users/1/items/', 'GET, HEAD, POST'],
       ['OPTIONS', '/items/', 'GET, HEAD, POST'],
       ['POST', '/livez', 'GET, HEAD'],
     ]

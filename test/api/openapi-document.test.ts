@@ -71,11 +71,16 @@ describe('GET /openapi.json', () => {
       'HTTPValidationError',
     ])
       expect(names).toContain(name)
-    expect(api.schemas.User!.properties.items).toEqual({ type: 'array', items: { $ref: '#/components/schemas/Item' } })
+    expect(api.schemas.User!.properties.items).toEqual({
+      type: 'array',
+      items: { $ref: '#/components/schemas/Item' },
+      description: expect.stringContaining('USER_ITEMS_EMBED_MAX'),
+    })
+    expect(api.schemas.User!.properties.items_count).toMatchObject({ type: 'integer', minimum: 0 })
     expect(api.schemas.UserList!.items).toEqual({ $ref: '#/components/schemas/User' })
     expect(api.schemas.ItemList!.items).toEqual({ $ref: '#/components/schemas/Item' })
     expect(api.schemas.User!.required).toEqual(
-      expect.arrayContaining(['id', 'email', 'is_active', 'created_at', 'items']),
+      expect.arrayContaining(['id', 'email', 'is_active', 'created_at', 'items_count', 'items']),
     )
     expect(api.schemas.UserCreate!.required).toEqual(['email', 'password'])
     expect(api.schemas.ItemCreate!.required).toEqual(['title'])

@@ -65,13 +65,14 @@ const CONTRACT: Record<
   },
   'DELETE /users/{user_id}': { statuses: [200, 401, 403, 404, 422, 503], access: 'superuser' },
   'POST /items/': {
-    statuses: [201, 400, 401, 413, 415, 422, 503],
+    statuses: [201, 400, 401, 409, 413, 415, 422, 503],
     success: 'Item',
     body: 'ItemCreate',
     access: 'user',
   },
+  'GET /users/{user_id}/items/': { statuses: [200, 401, 403, 404, 422, 503], success: 'ItemList', access: 'user' },
   'POST /users/{user_id}/items/': {
-    statuses: [201, 400, 401, 403, 404, 413, 415, 422, 503],
+    statuses: [201, 400, 401, 403, 404, 409, 413, 415, 422, 503],
     success: 'Item',
     body: 'ItemCreate',
     access: 'user',
@@ -210,7 +211,7 @@ describe('the operations in /openapi.json', () => {
       description: expect.any(String),
       schema: { type: 'integer', minimum: 1 },
     })
-    for (const key of ['GET /users/', 'GET /items/']) {
+    for (const key of ['GET /users/', 'GET /items/', 'GET /users/{user_id}/items/']) {
       const op = api.operations().find((o) => o.key === key)!.op
       expect(op.responses['200'].headers['X-Total-Count']).toEqual({
         description: expect.any(String),

@@ -20,8 +20,8 @@ beforeAll(async () => {
   scratch = await createScratchDatabase({ migrated: true })
   ctx = createTestContext({ url: scratch.url })
   const db = createDatabase(ctx.sql, ctx.config.database)
-  users = createUsersRepository(db)
-  items = createItemsRepository(db)
+  users = createUsersRepository(db, ctx.config.items)
+  items = createItemsRepository(db, ctx.config.items)
 })
 afterAll(async () => {
   await ctx?.cleanup()
@@ -71,6 +71,7 @@ describe('GET /users/', () => {
         'is_active',
         'is_superuser',
         'items',
+        'items_count',
       ])
 
     expect(ids((await asSu('/users?skip=2&limit=1')).body)).toEqual([b.id])

@@ -14,8 +14,8 @@ import { databaseUrl, silentLogger, testConfig, uniqueEmail } from '../support/c
 const config = testConfig()
 const sql = createSql(databaseUrl(), config.database, silentLogger)
 const db = createDatabase(sql, config.database)
-const users = createUsersRepository(db)
-const items = createItemsRepository(db)
+const users = createUsersRepository(db, config.items)
+const items = createItemsRepository(db, config.items)
 const sessions = createSessionsRepository(db, { lifetimeDays: 30 })
 const made: number[] = []
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA'
@@ -53,6 +53,7 @@ describe('users repository', () => {
       is_superuser: false,
       full_name: null,
       created_at: expect.any(String),
+      items_count: 0,
       items: [],
     })
     expect(new Date(user.created_at).toISOString()).toBe(user.created_at)
@@ -70,10 +71,10 @@ describe('users repository', () => {
     const { user, caller } = await newCaller()
     const first = await items.createAs(caller, caller.userId, { title: 'first' })
     const second = await items.createAs(caller, caller.userId, { title: 'second', description: 'two' })
-    expect(await users.getAs(caller, caller.userId)).toEqual({ ...user, items: [first, second] })
+    expect(await users.getAs(caller, caller.userId)).toEqual({ ...user, items_count: 2, items: [first, second] })
     expect(await failure(users.getAs(caller, '9223372036854775807'))).toBeInstanceOf(ForbiddenError)
     const admin = await newCaller(true)
-    expect(await users.getAs(admin.caller, caller.userId)).toEqual({ ...user, items: [first, second] })
+    expect(await users.getAs(admin.caller, caller.userId)).toEqual({ ...user, items_count: 2, items: [first, second] })
     expect(await failure(users.getAs(admin.caller, '9223372036854775807'))).toBeInstanceOf(NotFoundError)
   })
 

@@ -21,6 +21,7 @@ const publicUser = (
   is_superuser: user.is_superuser ?? false,
   full_name: null,
   created_at: expect.stringMatching(isoDate),
+  items_count: (fields.items as unknown[] | undefined)?.length ?? 0,
   items: [],
   ...fields,
 })

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { MIGRATIONS_DIR } from '../../src/db/migrations'
 import { clusterHome, freshCheckout } from '../support/checkout'
 import { noPostgresLeft, postgresProcessesFor } from '../support/processes'
 import { createScratchDatabase } from '../support/scratch'
@@ -13,12 +14,7 @@ import { type RunningService, runToExit, spawnService } from '../support/service
 // Starting servers and clusters takes seconds on two cores.
 setDefaultTimeout(60_000)
 
-const MIGRATIONS = [
-  '20261125090000_create_users.sql',
-  '20261125090100_create_items.sql',
-  '20261201090000_accounts.sql',
-  '20261201120000_row_counts.sql',
-]
+const MIGRATIONS = readdirSync(MIGRATIONS_DIR).filter((name) => name.endsWith('.sql'))
 const folders: string[] = []
 const services: RunningService[] = []
 

@@ -32,6 +32,8 @@ describe('migrations', () => {
     await up()
     expect(await tables(scratch.url)).toEqual(all)
     await down()
+    expect(await tables(scratch.url)).toEqual(all)
+    await down()
     expect(await tables(scratch.url)).toEqual(['items', 'login_attempts', 'sessions', 'spent_refresh_tokens', 'users'])
     await down()
     expect(await tables(scratch.url)).toEqual(['items', 'users'])
@@ -45,7 +47,7 @@ describe('migrations', () => {
 
   test('rows from before the accounts migration keep working (ordinary, active, no name) and are counted', async () => {
     expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
-    for (const _ of ['row_counts', 'accounts'])
+    for (const _ of ['items_per_user', 'row_counts', 'accounts'])
       expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
     const sql = postgres(scratch.url, { max: 1, onnotice: () => {} })
     try {
@@ -62,6 +64,8 @@ describe('migrations', () => {
         { table_name: 'items', n: items },
         { table_name: 'users', n: users },
       ])
+      const [before] = await sql`select items_count::int from users where email = 'before@example.com'`
+      expect(before).toEqual({ items_count: 1 })
     } finally {
       await sql.end()
     }

@@ -6,6 +6,8 @@ import { itemNotFound } from './errors'
 import { ItemModel, ItemParams, OwnerParams } from './model'
 import type { ItemsRepository } from './repository'
 
+const CAP = 'A user owns at most MAX_ITEMS_PER_USER items (default 10,000): past it, 409 `too_many_items`.'
+
 // An item that is not the caller's answers 404, like one that does not exist: ids leak nothing.
 export function itemsRoutes({ items, auth }: { items: ItemsRepository; auth: AuthGuard['plugin'] }) {
   return new Elysia({ name: 'items', detail: { tags: ['items'] } })
@@ -22,8 +24,12 @@ export function itemsRoutes({ items, auth }: { items: ItemsRepository; auth: Aut
       {
         auth: 'user',
         body: 'ItemCreate',
-        response: { 201: 'Item', ...errorResponses(400, 401, 413, 415, 422, 503) },
-        detail: { operationId: 'createItem', summary: 'Create an item', description: 'Owned by you.' },
+        response: { 201: 'Item', ...errorResponses(400, 401, 409, 413, 415, 422, 503) },
+        detail: {
+          operationId: 'createItem',
+          summary: 'Create an item',
+          description: `Owned by you. ${CAP}`,
+        },
       },
     )
     .post(
@@ -37,11 +43,33 @@ export function itemsRoutes({ items, auth }: { items: ItemsRepository; auth: Aut
         auth: 'user',
         params: OwnerParams,
         body: 'ItemCreate',
-        response: { 201: 'Item', ...errorResponses(400, 401, 403, 404, 413, 415, 422, 503) },
+        response: { 201: 'Item', ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 503) },
         detail: {
           operationId: 'createItemForUser',
           summary: 'Create an item for a user',
-          description: 'For yourself, or for anyone as a superuser.',
+          description: `For yourself, or for anyone as a superuser. ${CAP}`,
+        },
+      },
+    )
+    .get(
+      '/users/:user_id/items/',
+      async ({ caller, params, query, set }) => {
+        const page = pageFrom(query)
+        const list = await items.listOwnedAs(caller, params.user_id, page)
+        Object.assign(set.headers, listHeaders(`/users/${params.user_id}/items/`, page, list))
+        return list.rows
+      },
+      {
+        auth: 'user',
+        params: OwnerParams,
+        query: PageQuery,
+        response: { 200: 'ItemList', ...errorResponses(401, 403, 404, 422, 503) },
+        detail: {
+          ...LIST,
+          operationId: 'listUserItems',
+          summary: "List a user's items",
+          description:
+            'All of them, ordered by id, where the user embeds only the first. Yours, or anyone’s for a superuser; `X-Total-Count` says how many there are.',
         },
       },
     )

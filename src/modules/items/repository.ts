@@ -1,16 +1,30 @@
 // SQL for items. Rows become API objects here: bigint ids to numbers, timestamps to ISO strings.
+
+import type { PendingQuery, Row } from 'postgres'
+import type { ItemsConfig } from '../../config'
 import type { Database, Queryable } from '../../db/database'
-import { rethrowConstraint } from '../../db/errors'
 import { afterCursor, pageWindow } from '../../db/pages'
 import type { Listed, Page } from '../../paging'
 import { notEnoughPrivileges } from '../../security/access'
 import type { Caller } from '../../security/tokens'
 import { type CallerColumns, callerScope, liveCallerOf } from '../sessions/repository'
 import { userNotFound } from '../users/errors'
+import { tooManyItems } from './errors'
 import type { Item, ItemCreate, ItemUpdate } from './model'
 
 /** An item's columns, as every read and `returning` of one lists them (users' items included). */
 export const itemColumns = (sql: Queryable) => sql`id, title, description, owner_id, created_at`
+
+/**
+ * One owner's items, and their order: by id, as the (owner_id, id) index holds them, so that a page
+ * of them is read from that index whatever the statistics say. Written as `owner_id = $1`, the
+ * planner would take owner_id for a constant, drop it from the order, and could walk the primary
+ * key instead, past every other owner's rows, when it believes one owner has most of them (measured:
+ * 48 ms a read, against 0.1). A range of one value keeps the order the index's own.
+ */
+export const ownedBy = (sql: Queryable, owner: string | PendingQuery<Row[]>) =>
+  sql`owner_id between ${owner} and ${owner}`
+const BY_OWNER = ['owner_id', 'id']
 
 /** An item as postgres.js returns a row: bigint as text, timestamptz as a Date. */
 interface ItemRow {
@@ -54,7 +68,7 @@ function itemOf(rows: CallerItemRow[]): Item | undefined {
 
 export type ItemsRepository = ReturnType<typeof createItemsRepository>
 
-export function createItemsRepository(db: Database) {
+export function createItemsRepository(db: Database, limits: Pick<ItemsConfig, 'maxPerUser'>) {
   return {
     /** The caller's items by id (a superuser's: all), with how many there are. */
     async listAs(caller: Caller, page: Page): Promise<Listed<Item>> {
@@ -64,15 +78,15 @@ export function createItemsRepository(db: Database) {
           with caller as (${callerScope(sql, caller)})
           select c.*,
             case when c.caller_is_superuser then (select sum(count) from row_counts where table_name = 'items')
-                 else (select count(*) from items where owner_id = c.caller_id) end as total,
+                 else (select items_count from users where id = c.caller_id) end as total,
             i.*
           from caller c left join lateral (
             (select ${itemColumns(sql)} from items where c.caller_is_superuser ${afterCursor(sql, page, 'id')}
              ${pageWindow(sql, page, 'id')})
             union all
             (select ${itemColumns(sql)} from items
-             where not c.caller_is_superuser and owner_id = c.caller_id ${afterCursor(sql, page, 'id')}
-             ${pageWindow(sql, page, 'id')})
+             where not c.caller_is_superuser and ${ownedBy(sql, sql`c.caller_id`)} ${afterCursor(sql, page, 'id')}
+             ${pageWindow(sql, page, BY_OWNER)})
           ) i on true
         `,
       )
@@ -96,27 +110,60 @@ export function createItemsRepository(db: Database) {
     },
 
     /**
-     * One statement: the caller may add to its own items (a superuser: anyone's); a missing owner is
-     * the foreign key's 404, not a check that could race a delete.
+     * One statement: the caller may add to its own items (a superuser: to anyone's) while the owner
+     * has fewer than `maxPerUser`. The owner's row is locked first, so concurrent creates for one
+     * owner take turns and the cap holds; a missing owner is 404.
      */
     async createAs(caller: Caller, ownerId: string, input: ItemCreate): Promise<Item> {
-      const rows = await db
-        .query(
-          (sql) => sql<CallerItemRow[]>`
-            with caller as (${callerScope(sql, caller)}),
-            created as (
-              insert into items (title, description, owner_id)
-              select ${input.title}, ${input.description ?? null}, ${ownerId} from caller c
-              where c.caller_is_superuser or c.caller_id = ${ownerId}
-              returning ${itemColumns(sql)}
-            )
-            select c.*, i.* from caller c left join created i on true
-          `,
-        )
-        .catch(rethrowConstraint({ items_owner_id_fkey: userNotFound }))
+      const rows = await db.query(
+        (sql) => sql<(CallerItemRow & { owner_exists: boolean })[]>`
+          with caller as (${callerScope(sql, caller)}),
+          owner as (
+            select u.id from users u, caller c
+            where u.id = ${ownerId} and (c.caller_is_superuser or c.caller_id = u.id)
+              and u.items_count < ${limits.maxPerUser}
+            for no key update of u
+          ),
+          created as (
+            insert into items (title, description, owner_id)
+            select ${input.title}, ${input.description ?? null}, id from owner
+            returning ${itemColumns(sql)}
+          )
+          select c.*, exists (select from users where id = ${ownerId}) as owner_exists, i.*
+          from caller c left join created i on true
+        `,
+      )
       const live = liveCallerOf(rows)
       if (!live.isSuperuser && live.id !== ownerId) throw notEnoughPrivileges()
-      return itemOf(rows)!
+      const row = rows[0]!
+      if (row.id !== null) return toItem(row as ItemRow)
+      if (!row.owner_exists) throw userNotFound()
+      throw tooManyItems(limits.maxPerUser)
+    },
+
+    /** A user's items by id, with how many it has: for itself, or a superuser (anyone else: 403). */
+    async listOwnedAs(caller: Caller, ownerId: string, page: Page): Promise<Listed<Item>> {
+      const rows = await db.query(
+        (sql) => sql<(CallerItemRow & { total: string | null })[]>`
+          with caller as (${callerScope(sql, caller)}),
+          owner as (
+            select u.id, u.items_count from users u, caller c
+            where u.id = ${ownerId} and (c.caller_is_superuser or c.caller_id = u.id)
+          )
+          select c.*, o.items_count as total, i.*
+          from caller c left join owner o on true left join lateral (
+            select ${itemColumns(sql)} from items where ${ownedBy(sql, sql`o.id`)} ${afterCursor(sql, page, 'id')}
+            ${pageWindow(sql, page, BY_OWNER)}
+          ) i on true
+        `,
+      )
+      const live = liveCallerOf(rows)
+      if (!live.isSuperuser && live.id !== ownerId) throw notEnoughPrivileges()
+      if (rows[0]!.total === null) throw userNotFound()
+      return {
+        rows: rows.filter((row) => row.id !== null).map((row) => toItem(row as ItemRow)),
+        total: Number(rows[0]!.total),
+      }
     },
 
     async updateAs(caller: Caller, id: string, changes: ItemUpdate): Promise<Item | undefined> {

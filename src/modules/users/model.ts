@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { Email, Id, IdParam, Timestamp, text } from '../../http/schema'
+import { Count, Email, Id, IdParam, Timestamp, text } from '../../http/schema'
 import { ItemModel } from '../items/model'
 
 const password = text({ minLength: 8, maxLength: 128, description: 'Stored only as an argon2id hash; never returned.' })
@@ -15,14 +15,18 @@ const User = t.Object(
     is_superuser: t.Boolean(),
     full_name: t.Nullable(t.String()),
     created_at: Timestamp,
-    items: t.Array(ItemModel.Item),
+    items_count: Count('How many items it owns.'),
+    items: t.Array(ItemModel.Item, {
+      description:
+        'Its first items by id, up to USER_ITEMS_EMBED_MAX (default 100); all of them are at `GET /users/{user_id}/items/`.',
+    }),
   },
-  { description: 'A user and the items it owns.' },
+  { description: 'A user, how many items it owns, and the first of them.' },
 )
 
 export const UserModel = {
   User,
-  UserList: t.Array(User, { description: 'Users, ordered by id, each with its items.' }),
+  UserList: t.Array(User, { description: 'Users, ordered by id, each with its first items.' }),
   UserRegister: t.Object(
     { email: Email, password, full_name: t.Optional(fullName) },
     { description: 'A new account, made by its owner: never active-flagged or a superuser by request.' },

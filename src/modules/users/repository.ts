@@ -2,18 +2,19 @@
 // tutorial's User schema does. `hashed_password` is written here and read only to check a password,
 // never for a response. Whatever a caller does runs in one statement that also checks the caller
 // (`callerScope`): its session live, its user active, its role; what it may not touch it cannot see.
+import type { ItemsConfig } from '../../config'
 import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
 import { afterCursor, pageWindow } from '../../db/pages'
 import type { Listed, Page } from '../../paging'
 import { type LiveCaller, notEnoughPrivileges, requireSuperuser } from '../../security/access'
 import type { Caller } from '../../security/tokens'
-import { type ItemJson, itemColumns, toItem } from '../items/repository'
+import { type ItemJson, itemColumns, ownedBy, toItem } from '../items/repository'
 import { type CallerColumns, callerScope, liveCallerOf } from '../sessions/repository'
 import { cannotDeleteSelf, emailTaken, userNotFound } from './errors'
 import type { User } from './model'
 
-/** A user as `userColumns` selects it: bigint as text, timestamptz as a Date, its items as JSON. */
+/** A user as `userColumns` selects it: bigint as text, timestamptz as a Date, its first items as JSON. */
 interface UserRow {
   id: string
   email: string
@@ -21,6 +22,7 @@ interface UserRow {
   is_superuser: boolean
   full_name: string | null
   created_at: Date
+  items_count: string
   items: ItemJson[]
 }
 
@@ -56,17 +58,23 @@ const toUser = (row: UserRow): User => ({
   is_superuser: row.is_superuser,
   full_name: row.full_name,
   created_at: row.created_at.toISOString(),
+  items_count: Number(row.items_count),
   items: row.items.map(toItem),
 })
 
 /** The public columns of a user, without its items: what `returning` lists. */
-const ownColumns = (sql: Queryable) => sql`id, email, is_active, is_superuser, full_name, created_at`
+const ownColumns = (sql: Queryable) => sql`id, email, is_active, is_superuser, full_name, created_at, items_count`
 
-/** The public columns of `u`, and its items (each as an item's columns) as a JSON array ordered by id. */
-const userColumns = (sql: Queryable) => sql`
-  u.id, u.email, u.is_active, u.is_superuser, u.full_name, u.created_at,
+/**
+ * The public columns of `u`, and its first `embedMax` items (each as an item's columns) as a JSON
+ * array ordered by id: a page read from the (owner_id, id) index, however many it owns (`ownedBy`).
+ */
+const userColumns = (sql: Queryable, embedMax: number) => sql`
+  u.id, u.email, u.is_active, u.is_superuser, u.full_name, u.created_at, u.items_count,
   coalesce(
-    (select json_agg(i order by i.id) from (select ${itemColumns(sql)} from items where owner_id = u.id) i),
+    (select json_agg(i order by i.id) from (
+      select ${itemColumns(sql)} from items where ${ownedBy(sql, sql`u.id`)} order by owner_id, id limit ${embedMax}
+    ) i),
     '[]'::json
   ) as items
 `
@@ -98,7 +106,9 @@ async function endSessions(tx: Database, userId: string, keep?: string): Promise
 
 export type UsersRepository = ReturnType<typeof createUsersRepository>
 
-export function createUsersRepository(db: Database) {
+export function createUsersRepository(db: Database, limits: Pick<ItemsConfig, 'embedMax'>) {
+  const publicColumns = (sql: Queryable) => userColumns(sql, limits.embedMax)
+
   return {
     /** For a login: the account with this email (in any case), with its hash. */
     async findForLogin(email: string): Promise<LoginCandidate | undefined> {
@@ -164,7 +174,7 @@ export function createUsersRepository(db: Database) {
             case when c.caller_is_superuser then (select sum(count) from row_counts where table_name = 'users') end as total,
             u.*
           from caller c left join lateral (
-            select ${userColumns(sql)} from users u where c.caller_is_superuser ${afterCursor(sql, page, 'u.id')}
+            select ${publicColumns(sql)} from users u where c.caller_is_superuser ${afterCursor(sql, page, 'u.id')}
             ${pageWindow(sql, page, 'u.id')}
           ) u on true
         `,
@@ -182,7 +192,7 @@ export function createUsersRepository(db: Database) {
         (sql) => sql<CallerUserRow[]>`
           with caller as (${callerScope(sql, caller)})
           select c.*, u.* from caller c left join lateral (
-            select ${userColumns(sql)} from users u where u.id = ${id} and (c.caller_is_superuser or u.id = c.caller_id)
+            select ${publicColumns(sql)} from users u where u.id = ${id} and (c.caller_is_superuser or u.id = c.caller_id)
           ) u on true
         `,
       )
@@ -212,7 +222,7 @@ export function createUsersRepository(db: Database) {
                           where u.id = ${id} and c.caller_is_superuser returning ${ownColumns(sql)}`
                 }
               )
-              select c.*, u.* from caller c left join lateral (select ${userColumns(sql)} from changed u) u on true
+              select c.*, u.* from caller c left join lateral (select ${publicColumns(sql)} from changed u) u on true
             `,
           )
           .catch(uniqueEmail)
@@ -236,7 +246,7 @@ export function createUsersRepository(db: Database) {
               update users u set ${sql(changes, columns)} from caller c where u.id = c.caller_id
               returning ${ownColumns(sql)}
             )
-            select c.*, u.* from caller c left join lateral (select ${userColumns(sql)} from changed u) u on true
+            select c.*, u.* from caller c left join lateral (select ${publicColumns(sql)} from changed u) u on true
           `,
         )
         .catch(uniqueEmail)
