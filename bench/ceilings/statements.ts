@@ -6,8 +6,8 @@ import type { Sql } from 'postgres'
 const caller = (sql: Sql, sub: string, sid: string) => sql`
   select u.id as caller_id, u.is_superuser as caller_is_superuser from sessions s join users u on u.id = s.user_id
   where s.id = ${sid} and s.user_id = ${sub} and u.is_active and s.revoked_at is null and s.expires_at > now()`
-const userColumns = (sql: Sql) => sql`u.id, u.email, u.is_active, u.is_superuser, u.full_name, u.created_at, u.items_count,
-  coalesce((select json_agg(i order by i.id) from (select id, title, description, owner_id, created_at from items
+const userColumns = (sql: Sql) => sql`u.id, u.email, u.is_active, u.is_superuser, u.full_name, u.created_at,
+  u.items_count, coalesce((select json_agg(i order by i.id) from (select id, title, description, owner_id, created_at from items
     where owner_id between u.id and u.id order by owner_id, id limit 100) i), '[]'::json) as items`
 const itemColumns = (sql: Sql) => sql`id, title, description, owner_id, created_at`
 
