@@ -68,12 +68,14 @@ const ownColumns = (sql: Queryable) => sql`id, email, is_active, is_superuser, f
 /**
  * The public columns of `u`, and its first `embedMax` items (each as an item's columns) as a JSON
  * array ordered by id: a page read from the (owner_id, id) index, however many it owns (`ownedBy`).
+ * The limit is written into the statement (a checked integer from the configuration): as a
+ * parameter, PostgreSQL's generic plan for it read users 37% slower (bench/).
  */
 const userColumns = (sql: Queryable, embedMax: number) => sql`
   u.id, u.email, u.is_active, u.is_superuser, u.full_name, u.created_at, u.items_count,
   coalesce(
     (select json_agg(i order by i.id) from (
-      select ${itemColumns(sql)} from items where ${ownedBy(sql, sql`u.id`)} order by owner_id, id limit ${embedMax}
+      select ${itemColumns(sql)} from items where ${ownedBy(sql, sql`u.id`)} order by owner_id, id limit ${sql.unsafe(String(embedMax))}
     ) i),
     '[]'::json
   ) as items
@@ -107,6 +109,8 @@ async function endSessions(tx: Database, userId: string, keep?: string): Promise
 export type UsersRepository = ReturnType<typeof createUsersRepository>
 
 export function createUsersRepository(db: Database, limits: Pick<ItemsConfig, 'embedMax'>) {
+  // Written into SQL as it is (userColumns): nothing but a whole number may get there.
+  if (!Number.isSafeInteger(limits.embedMax) || limits.embedMax < 0) throw new RangeError('embedMax: a whole number')
   const publicColumns = (sql: Queryable) => userColumns(sql, limits.embedMax)
 
   return {
