@@ -46,6 +46,29 @@ describe('POST /users/signup', () => {
     expect(await Bun.password.verify(DEFAULT_PASSWORD, row!.hashed_password)).toBe(true)
   })
 
+  // Look-alikes of another address: control (Cc), format (Cf: zero-width, joiners, bidi, BOM, tags) and space (Zs).
+  test.each(['\u0001', '\u007f', '\u200b', '\u200d', '\u202e', '\u2066', '\ufeff', '\u{e0041}', '\u00a0', '\u3000'])(
+    'an email with an invisible character (%#) is 422, in its local part or its domain',
+    async (invisible) => {
+      for (const email of [`ad${invisible}a@example.com`, `ada@exam${invisible}ple.com`]) {
+        const res = await ctx.request('POST', '/users/signup', { json: { email, password: DEFAULT_PASSWORD } })
+        expect(res.status).toBe(422)
+        expect(res.body.detail.map((d: { loc: string[]; type: string }) => [d.loc[1], d.type])).toEqual([
+          ['email', 'value_error'],
+        ])
+      }
+    },
+  )
+
+  test('letters of every script are valid: internationalised addresses are real (RFC 6531)', async () => {
+    const tag = crypto.randomUUID()
+    for (const email of [`δοκιμή-${tag}@παράδειγμα.δοκιμή`, `用户-${tag}@例子.广告`, `josé-${tag}@exämple.com`]) {
+      const res = await ctx.request('POST', '/users/signup', { json: { email, password: DEFAULT_PASSWORD } })
+      expect(res.status).toBe(201)
+      expect(res.body.email).toBe(email)
+    }
+  })
+
   test('can never make a superuser or an inactive account, nor set ids or hashes: those fields are ignored', async () => {
     const res = await ctx.request('POST', '/users/signup', {
       json: {
