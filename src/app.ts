@@ -45,7 +45,7 @@ export function createApp({
   passwords = createPasswordHasher(config.passwordHash),
   tokens = createTokenService(config.auth),
 }: AppDependencies) {
-  const db = createDatabase(sql, config.database)
+  const db = createDatabase(sql, config.database, logger)
   const users = createUsersRepository(db, config.items)
   const items = createItemsRepository(db, config.items)
   const sessions = createSessionsRepository(db, { lifetimeDays: config.auth.refreshTokenDays })

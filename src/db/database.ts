@@ -2,8 +2,9 @@ import type { Sql, TransactionSql } from 'postgres'
 import type { DatabaseConfig } from '../config'
 import { UnavailableError } from '../errors'
 import { Gate } from '../gate'
+import type { Logger } from '../logger'
 import { within } from '../timing'
-import { domainErrorFor, isConnectionError } from './errors'
+import { codeOf, domainErrorFor, isConnectionError } from './errors'
 
 /** What repository SQL runs on: the pool, or a transaction's connection. */
 export type Queryable = Sql | TransactionSql
@@ -62,7 +63,11 @@ function inTransaction(tx: TransactionSql): Database {
   }
 }
 
-export function createDatabase(sql: Sql, config: PoolConfig): Pool {
+/**
+ * `logger` hears of an outage once, when the database stops answering (with the failure's code,
+ * never the URL), and once when it answers again: not once per request.
+ */
+export function createDatabase(sql: Sql, config: PoolConfig, logger?: Logger): Pool {
   const gate = new Gate({
     permits: config.poolMax,
     maxWaiting: config.queueMax,
@@ -72,6 +77,17 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
   // What the last query said about the database, and the queries now running: a ping that finds
   // every permit taken judges by these instead of waiting.
   let reachable = true
+  let downSince = 0
+  const setReachable = (up: boolean, cause?: unknown) => {
+    if (up === reachable) return
+    reachable = up
+    if (!up) {
+      downSince = performance.now()
+      logger?.warn('database unreachable', { code: codeOf(cause) ?? 'unknown' })
+    } else {
+      logger?.info('database reachable again', { down_ms: Math.round(performance.now() - downSince) })
+    }
+  }
   const running = new Set<RunningQuery>()
   const oldestRunningMs = () => Math.max(0, ...[...running].map((query) => performance.now() - query.began))
 
@@ -107,17 +123,18 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
             expire() {
               if (expired) return
               expired = true
-              reachable = false
-              reject(new UnavailableError('database_timeout', 'Database did not answer in time', 2))
+              const timeout = new UnavailableError('database_timeout', 'Database did not answer in time', 2)
+              setReachable(false, timeout)
+              reject(timeout)
             },
           }
           track(query)
           try {
             const value = await work()
-            reachable = true
+            setReachable(true)
             resolve(value)
           } catch (error) {
-            if (isConnectionError(error)) reachable = false
+            if (isConnectionError(error)) setReachable(false, error)
             reject(explained(error))
           } finally {
             untrack(query)
@@ -134,7 +151,19 @@ export function createDatabase(sql: Sql, config: PoolConfig): Pool {
     async ping(timeoutMs = PING_TIMEOUT_MS) {
       // Every permit taken: ready if the database answered last and nothing has hung for long.
       const busy = () => reachable && oldestRunningMs() < timeoutMs
-      const probe = gate.runIfFree(() => sql`select 1`.then(() => true))
+      // A probe that reaches the database tells the outage log too, when no request has.
+      const probe = gate.runIfFree(() =>
+        sql`select 1`.then(
+          () => {
+            setReachable(true)
+            return true
+          },
+          (error) => {
+            if (isConnectionError(error)) setReachable(false, error)
+            throw error
+          },
+        ),
+      )
       const outcome = await within(
         probe.then(
           (answer) => answer ?? busy(),

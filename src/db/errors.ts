@@ -29,7 +29,8 @@ const transientCodes = new Set(['57014', '40001', '40P01'])
 /** Bad values that validation should have caught; still the client's fault, never a 500. */
 const badValueCodes = new Set(['22P02', '22003', '22021', '22001'])
 
-function codeOf(error: unknown): string | undefined {
+/** A database failure's code: a SQLSTATE, or postgres.js's or the socket's own (`ECONNREFUSED`). */
+export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined
 }

@@ -61,6 +61,57 @@ describe('the database unreachable', () => {
   })
 })
 
+describe('an outage', () => {
+  let relay: Relay
+  let sql: Sql
+  let app: App
+  const lines: string[] = []
+  const logged = (msg: string) => lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === msg)
+  beforeAll(async () => {
+    relay = await createRelay()
+    const config = testConfig({ DATABASE_URL: relay.url, DATABASE_CONNECT_TIMEOUT_SECONDS: '1' })
+    sql = createSql(relay.url, config.database, silentLogger)
+    const logger = createLogger({ level: 'info', json: true, write: (line) => lines.push(line) })
+    app = createApp({ sql, config, logger, tokens })
+  })
+  afterAll(async () => {
+    await sql?.end({ timeout: 1 })
+    relay?.close()
+  })
+
+  test('is logged once when the database goes away, with its code and not the URL, and once when it is back', async () => {
+    // The token's session exists nowhere: a 401 is the database answering.
+    expect((await call(app, 'GET', '/users/1')).status).toBe(401)
+    await relay.cut()
+    for (let i = 0; i < 5; i++) expect((await call(app, 'GET', '/users/1')).status).toBe(503)
+    expect((await call(app, 'GET', '/readyz')).status).toBe(503)
+    const down = logged('database unreachable')
+    expect(down).toHaveLength(1)
+    expect(down[0]).toMatchObject({ level: 'warn', code: expect.stringMatching(/^[A-Z0-9_]+$/) })
+    const password = new URL(relay.url).password
+    if (password) expect(lines.join('\n')).not.toContain(password)
+    expect(logged('database reachable again')).toHaveLength(0)
+
+    await relay.restore()
+    expect((await call(app, 'GET', '/users/1')).status).toBe(401)
+    expect((await call(app, 'GET', '/users/1')).status).toBe(401)
+    const back = logged('database reachable again')
+    expect(back).toHaveLength(1)
+    expect(back[0]).toMatchObject({ level: 'info', down_ms: expect.any(Number) })
+    expect(logged('database unreachable')).toHaveLength(1)
+  })
+
+  test('a readiness probe notices an outage, and the end of one, with no request at all', async () => {
+    lines.length = 0
+    await relay.cut()
+    expect((await call(app, 'GET', '/readyz')).status).toBe(503)
+    expect(logged('database unreachable')).toHaveLength(1)
+    await relay.restore()
+    expect((await call(app, 'GET', '/readyz')).status).toBe(200)
+    expect(logged('database reachable again')).toHaveLength(1)
+  })
+})
+
 describe('an unexpected database error', () => {
   // A database without the migrations: every query fails with "relation does not exist".
   const lines: string[] = []

@@ -1,5 +1,6 @@
 // A TCP relay to the test database that can be paused, as a frozen server or network would be:
-// connections stay open and nothing comes back, so statement_timeout cannot help.
+// connections stay open and nothing comes back, so statement_timeout cannot help. Or cut, as a
+// database that went away would be: every connection dropped, and new ones refused.
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { databaseUrl } from './context'
 
@@ -11,6 +12,10 @@ export interface Relay {
   readonly held: number
   /** Delivers what was held back and passes traffic again. */
   resume(): void
+  /** Drops every connection and refuses new ones, as a database that went away would. */
+  cut(): Promise<void>
+  /** Listens again, on the same port, after `cut`. */
+  restore(): Promise<void>
   close(): void
 }
 
@@ -18,8 +23,13 @@ export async function createRelay(): Promise<Relay> {
   const target = new URL(databaseUrl())
   let paused = false
   const held: (() => void)[] = []
+  const sockets = new Set<Socket>()
   const server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    }
     const pass = (to: Socket) => (chunk: Buffer) => (paused ? held.push(() => to.write(chunk)) : to.write(chunk))
     client.on('data', pass(upstream))
     upstream.on('data', pass(client))
@@ -28,9 +38,11 @@ export async function createRelay(): Promise<Relay> {
     client.on('error', () => {})
     upstream.on('error', () => {})
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  await listen(0)
   const url = new URL(databaseUrl())
-  url.port = String((server.address() as AddressInfo).port)
+  const port = (server.address() as AddressInfo).port
+  url.port = String(port)
   const resume = () => {
     paused = false
     for (const release of held.splice(0)) release()
@@ -42,6 +54,12 @@ export async function createRelay(): Promise<Relay> {
       return held.length
     },
     resume,
+    cut: async () => {
+      const stopped = new Promise((resolve) => server.close(resolve))
+      for (const socket of sockets) socket.destroy()
+      await stopped
+    },
+    restore: () => listen(port),
     close: () => {
       resume()
       server.close()
