@@ -8,9 +8,11 @@ import { docs } from './docs'
 import { createAuthGuard } from './http/auth'
 import { parseBody } from './http/body'
 import { createClientAddress } from './http/client-address'
+import { corsFor } from './http/cors'
 import { errorHandler } from './http/error-handler'
 import { withRequestLog } from './http/request-log'
 import { createRouteLookup, type RouteLookup } from './http/route-lookup'
+import { withSecurityHeaders } from './http/security-headers'
 import { createLogger, type Logger } from './logger'
 import { healthRoutes, type Lifecycle } from './modules/health'
 import { itemsRoutes } from './modules/items'
@@ -63,6 +65,7 @@ export function createApp({
 
   // Every response goes through the error handler and `handle` (request ids, logs): no Bun static routes.
   const app = new Elysia({ nativeStaticResponse: false })
+    .use(config.corsOrigins.length > 0 ? corsFor(config.corsOrigins) : new Elysia({ name: 'no-cors' }))
     .use(
       errorHandler({
         logger,
@@ -96,8 +99,9 @@ export function createApp({
   const documented = app.use(docs(app))
 
   routes = createRouteLookup(documented.routes)
-  // Every caller of `handle` (the server, tests, an Eden client) gets request ids and access lines.
-  documented.handle = withRequestLog(documented.handle, logger)
+  // Every caller of `handle` (the server, tests, an Eden client) gets request ids, access lines and
+  // the security headers.
+  documented.handle = withRequestLog(withSecurityHeaders(documented.handle), logger)
   return documented
 }
 

@@ -64,6 +64,8 @@ export interface Config {
   workers: number
   logLevel: LogLevel
   maxBodyBytes: number
+  /** Browser origins that may call the API (CORS); `*` for any; empty: none, and OPTIONS is 405. */
+  corsOrigins: string[]
   idleTimeoutSeconds: number
   drainSeconds: number
   shutdownTimeoutSeconds: number
@@ -145,6 +147,24 @@ class Reader {
       .filter((entry) => entry !== '')
   }
 
+  /** A comma-separated list of web origins (`https://app.example.com`, a port allowed, no path), or `*`. */
+  origins(name: string): string[] {
+    const entries = this.list(name)
+    const isOrigin = (entry: string) => {
+      if (entry === '*') return true
+      try {
+        return new URL(entry).origin === entry
+      } catch {
+        return false
+      }
+    }
+    const invalid = entries.filter((entry) => !isOrigin(entry))
+    if (invalid.length > 0) {
+      this.problems.push(`${name} must list origins like https://app.example.com, or * (not: ${invalid.join(', ')})`)
+    }
+    return entries.filter(isOrigin)
+  }
+
   /** A comma-separated list of IP addresses or address/prefix-length ranges. */
   addresses(name: string): string[] {
     const entries = this.list(name)
@@ -185,6 +205,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     workers,
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     maxBodyBytes: read.int('MAX_BODY_BYTES', MiB, 1, 64 * MiB),
+    corsOrigins: read.origins('CORS_ORIGINS'),
     idleTimeoutSeconds: read.int('IDLE_TIMEOUT_SECONDS', 30, 1, 255),
     drainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', production ? 5 : 0, 0, 300),
     shutdownTimeoutSeconds: read.int('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600),

@@ -39,12 +39,12 @@ const securitySchemes = {
 const modelsOf = (app: AnyElysia) =>
   (app as unknown as { getGlobalDefinitions(): { type: Record<string, TSchema> } }).getGlobalDefinitions().type
 
-/** The document for every route of `app` except those marked `detail: { hide: true }`. */
+/** The document for every route of `app` except those marked `detail: { hide: true }`, and CORS preflights. */
 export function openApiDocument(app: AnyElysia): JsonObject {
   const models = modelsOf(app)
   const paths = {}
   for (const route of app.routes) {
-    if (route.hooks?.detail?.hide === true) continue
+    if (route.hooks?.detail?.hide === true || route.method === 'OPTIONS') continue
     registerSchemaPath({ schema: paths, hook: route.hooks, method: route.method, path: route.path, models })
   }
   const raw = {

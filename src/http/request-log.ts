@@ -13,7 +13,8 @@ const ids = new WeakMap<Request, string>()
 
 export const requestIdOf = (request: Request): string | undefined => ids.get(request)
 
-type Handle = (request: Request) => Promise<Response>
+/** What serves a request: the app's `handle`, or a wrapper of it. */
+export type Handle = (request: Request) => Promise<Response>
 
 /** The request's path, without its query: what the access line names. */
 function pathOf(url: string): string {

@@ -263,3 +263,33 @@ describe('request ids', () => {
     }
   })
 })
+
+describe('security headers', () => {
+  test('every response, error or not, says nosniff and no-referrer and has a policy; none says what serves it', async () => {
+    const answers = [
+      await ctx.request('GET', '/livez'),
+      await ctx.request('GET', `/users/${user.id}`, { token: user.token }),
+      await ctx.request('GET', '/users/me'),
+      await ctx.request('GET', '/nope'),
+      await ctx.request('DELETE', '/users/'),
+      await ctx.request('POST', '/items/', { token: user.token, json: {} }),
+      await ctx.request('GET', '/openapi.json'),
+      await ctx.request('GET', '/docs/swagger-ui.css'),
+    ]
+    expect(answers.map((res) => res.status)).toEqual([200, 200, 401, 404, 405, 422, 200, 200])
+    for (const { headers } of answers) {
+      expect(headers.get('x-content-type-options')).toBe('nosniff')
+      expect(headers.get('referrer-policy')).toBe('no-referrer')
+      expect(headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
+      expect(headers.get('x-powered-by')).toBeNull()
+      expect(headers.get('server')).toBeNull()
+    }
+  })
+
+  test('the docs page keeps its own policy, which lets it load its own scripts and styles (tested in Chromium too)', async () => {
+    const res = await ctx.request('GET', '/docs')
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+  })
+})
