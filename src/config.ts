@@ -12,6 +12,8 @@ export interface DatabaseConfig {
   migrationUrl: string | undefined
   poolMax: number
   connectTimeoutSeconds: number
+  /** How long the service waits at start for the database to answer with every migration applied. */
+  startTimeoutSeconds: number
   idleTimeoutSeconds: number
   statementTimeoutMs: number
   /** Client-side deadline once a query has its connection; 0: none. */
@@ -215,6 +217,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       migrationUrl: read.databaseUrl('DATABASE_MIGRATION_URL') ?? url,
       poolMax: read.int('DATABASE_POOL_MAX', 10, 1, 1000),
       connectTimeoutSeconds: read.int('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1, 300),
+      startTimeoutSeconds: read.int('DATABASE_START_TIMEOUT_SECONDS', 60, 0, 3600),
       idleTimeoutSeconds: read.int('DATABASE_IDLE_TIMEOUT_SECONDS', 60, 0, 86400),
       statementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 5_000, 0, 3_600_000),
       queryTimeoutMs: read.int('DATABASE_QUERY_TIMEOUT_MS', 6_000, 0, 3_600_000),

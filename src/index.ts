@@ -6,10 +6,12 @@ import { type Config, ConfigError, loadConfig, refuseEmbeddedInProduction, refus
 import { connectionCapacity } from './db/capacity'
 import { createSql } from './db/client'
 import { createDatabase } from './db/database'
-import { applyMigrations, pendingMigrations } from './db/migrations'
+import { applyMigrations } from './db/migrations'
+import { waitForDatabase } from './db/startup'
 import type { EmbeddedPostgres } from './embedded-postgres'
 import { withPeer } from './http/client-address'
 import { routable } from './http/routable'
+import { startingHandler } from './http/starting'
 import { createLogger, describeError, type Logger } from './logger'
 import { ensureFirstSuperuser } from './modules/users/first-superuser'
 import { createUsersRepository } from './modules/users/repository'
@@ -86,7 +88,26 @@ async function main(config: Config, logger: Logger) {
     process.stdin.resume()
   }
 
+  // A single process listens at once: while the database is started or waited for, /livez says
+  // it is alive and the rest answers 503. The app takes over once it is built.
+  let serve: (request: Request, server: Bun.Server<undefined>) => Promise<Response> = startingHandler(logger)
+  const listen = () => {
+    const bun = Bun.serve({
+      hostname: config.host,
+      port: config.port,
+      // Workers of one primary share its port; the kernel spreads connections between them.
+      reusePort: isWorker,
+      maxRequestBodySize: BUN_BODY_LIMIT,
+      idleTimeout: config.idleTimeoutSeconds,
+      fetch: (request, server) => serve(request, server),
+    })
+    server = { stop: (force) => bun.stop(force) }
+    return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${bun.port}`
+  }
+
   try {
+    // A worker listens only once it can serve: its siblings answer meanwhile.
+    const address = config.workers === 1 && !isWorker ? listen() : undefined
     let url = config.database.url
     if (url === undefined) {
       // Loaded only here: with DATABASE_URL (always, in production) the module is never loaded.
@@ -99,10 +120,14 @@ async function main(config: Config, logger: Logger) {
       logger.info(applied.length ? 'migrations applied' : 'database schema is up to date', { applied })
     }
     sql = createSql(url, config.database, logger)
-    if (embedded === undefined) {
-      const pending = await pendingMigrations(sql)
-      if (pending.length > 0)
-        throw new Error(`Pending migrations: ${pending.join(', ')}. Run \`bun run db:migrate\` first.`)
+    if (embedded === undefined && !isWorker) {
+      await waitForDatabase(sql, {
+        url,
+        timeoutSeconds: config.database.startTimeoutSeconds,
+        tryTimeoutMs: (config.database.connectTimeoutSeconds + 1) * 1000,
+        logger,
+        stopping: () => stopping !== undefined,
+      })
     }
     if (stopping) return
     const capacity = await connectionCapacity(sql)
@@ -132,19 +157,10 @@ async function main(config: Config, logger: Logger) {
       return
     }
     const app = createApp({ sql, config, logger, lifecycle, passwords })
-    const bun = Bun.serve({
-      hostname: config.host,
-      port: config.port,
-      // Workers of one primary share its port; the kernel spreads connections between them.
-      reusePort: isWorker,
-      maxRequestBodySize: BUN_BODY_LIMIT,
-      idleTimeout: config.idleTimeoutSeconds,
-      // The socket's address travels with the request (throttling, sessions); headers cannot fake it.
-      fetch: (request, server) => app.handle(withPeer(routable(request), server.requestIP(request)?.address)),
-    })
-    server = { stop: (force) => bun.stop(force) }
-    const address = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${bun.port}`
-    logger.info('listening', { url: address, docs: `${address}/docs`, env: config.env, worker: isWorker || undefined })
+    // The socket's address travels with the request (throttling, sessions); headers cannot fake it.
+    serve = (request, server) => app.handle(withPeer(routable(request), server.requestIP(request)?.address))
+    const served = address ?? listen()
+    logger.info('listening', { url: served, docs: `${served}/docs`, env: config.env, worker: isWorker || undefined })
   } catch (error) {
     // A shutdown under way explains the failure (its own exit follows); otherwise clean up and fail.
     if (stopping) return

@@ -82,7 +82,7 @@ describe('pending migrations', () => {
   afterAll(() => scratch?.drop())
 
   test('with DATABASE_URL the service refuses to start while migrations are pending, naming them', async () => {
-    const none = await runServiceToExit({ DATABASE_URL: scratch.url })
+    const none = await runServiceToExit({ DATABASE_URL: scratch.url, DATABASE_START_TIMEOUT_SECONDS: '1' })
     expect(none.exitCode).toBe(1)
     expect(none.output).toContain('20261125090000_create_users.sql')
     expect(none.output).toContain('20261125090100_create_items.sql')
@@ -90,10 +90,71 @@ describe('pending migrations', () => {
 
     expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
     expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
-    const one = await runServiceToExit({ DATABASE_URL: scratch.url })
+    const one = await runServiceToExit({ DATABASE_URL: scratch.url, DATABASE_START_TIMEOUT_SECONDS: '1' })
     expect(one.exitCode).toBe(1)
     expect(one.output).not.toContain('20261125090000_create_users.sql')
     expect(one.output).toContain(readdirSync(MIGRATIONS_DIR).sort().at(-1)!)
+  })
+})
+
+describe('the database down at start', () => {
+  /** A port nothing listens on now, for the service to listen on. */
+  const freePort = () => {
+    const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    const { port } = probe
+    probe.stop(true)
+    return port
+  }
+
+  test('the service waits for it: /livez 200, the rest 503 with Retry-After, then it serves once it is up', async () => {
+    const relay = await createRelay()
+    await relay.cut()
+    const port = freePort()
+    const base = `http://127.0.0.1:${port}`
+    const starting = spawnService({ env: { DATABASE_URL: relay.url, PORT: String(port) } })
+    let service: RunningService | undefined
+    try {
+      await waitFor('the service to answer /livez', async () => (await fetch(`${base}/livez`).catch(() => null))?.ok)
+      const ready = await fetch(`${base}/readyz`)
+      expect(ready.status).toBe(503)
+      const other = await fetch(`${base}/users/me`, { headers: { authorization: `Bearer ${await serviceToken()}` } })
+      expect(other.status).toBe(503)
+      expect(other.headers.get('retry-after')).toBe('2')
+      expect(await other.json()).toEqual({ detail: 'Database unavailable', code: 'database_unavailable' })
+
+      await relay.restore()
+      service = await starting
+      expect((await fetch(`${base}/readyz`)).status).toBe(200)
+      const served = await fetch(`${base}/users/me`, { headers: { authorization: `Bearer ${await serviceToken()}` } })
+      expect(served.status).toBe(401)
+      const waiting = service.output.filter((line) => line.includes('waiting for the database'))
+      expect(waiting).toHaveLength(1)
+      expect(waiting[0]).toContain('ECONNREFUSED')
+      const { hostname, port: relayPort } = new URL(relay.url)
+      expect(waiting[0]).toContain(`${hostname}:${relayPort}/`)
+      const password = new URL(relay.url).password
+      if (password) expect(service.output.join('\n')).not.toContain(password)
+    } finally {
+      service?.process.kill('SIGTERM')
+      if (!service) (await starting.catch(() => undefined))?.process.kill('SIGKILL')
+      await service?.exited
+      relay.close()
+    }
+  })
+
+  test('past DATABASE_START_TIMEOUT_SECONDS it exits 1, naming the database but not its password', async () => {
+    const port = freePort()
+    const url = new URL(process.env.TEST_DATABASE_URL!)
+    url.port = String(port)
+    url.password = 'never-echo-me'
+    const { exitCode, output } = await runServiceToExit({
+      DATABASE_URL: url.toString(),
+      DATABASE_START_TIMEOUT_SECONDS: '1',
+    })
+    expect(exitCode).toBe(1)
+    expect(output).toContain(`The database at ${url.hostname}:${port}/`)
+    expect(output).toContain('was not ready within DATABASE_START_TIMEOUT_SECONDS (1 s): unreachable (ECONNREFUSED)')
+    expect(output).not.toContain('never-echo-me')
   })
 })
 
