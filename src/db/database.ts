@@ -77,7 +77,7 @@ export function createDatabase(sql: Sql, config: PoolConfig, logger?: Logger): P
   // What the last query said about the database, and the queries now running: a ping that finds
   // every permit taken judges by these instead of waiting.
   let reachable = true
-  let downSince = 0
+  let downSince = -1
   const setReachable = (up: boolean, cause?: unknown) => {
     if (up === reachable) return
     reachable = up
@@ -131,7 +131,8 @@ export function createDatabase(sql: Sql, config: PoolConfig, logger?: Logger): P
           track(query)
           try {
             const value = await work()
-            setReachable(true)
+            // Only an answer to a question asked since the outage began says the database is back.
+            if (!expired && query.began > downSince) setReachable(true)
             resolve(value)
           } catch (error) {
             if (isConnectionError(error)) setReachable(false, error)
@@ -152,10 +153,11 @@ export function createDatabase(sql: Sql, config: PoolConfig, logger?: Logger): P
       // Every permit taken: ready if the database answered last and nothing has hung for long.
       const busy = () => reachable && oldestRunningMs() < timeoutMs
       // A probe that reaches the database tells the outage log too, when no request has.
+      const asked = performance.now()
       const probe = gate.runIfFree(() =>
         sql`select 1`.then(
           () => {
-            setReachable(true)
+            if (asked > downSince) setReachable(true)
             return true
           },
           (error) => {

@@ -47,12 +47,16 @@ export interface RouteLookup {
 }
 
 export function createRouteLookup(routes: Route[]): RouteLookup {
-  const table = routes.map((route) => ({
-    method: route.method,
-    pattern: toPattern(route.path),
-    access: route.hooks?.detail?.[ACCESS_EXTENSION] as Access | undefined,
-    body: bodyTypes(route.hooks),
-  }))
+  // CORS preflights (OPTIONS on every path, when CORS_ORIGINS is set) are answered before routing:
+  // they must not make an unknown path a 405.
+  const table = routes
+    .filter((route) => route.method !== 'OPTIONS')
+    .map((route) => ({
+      method: route.method,
+      pattern: toPattern(route.path),
+      access: route.hooks?.detail?.[ACCESS_EXTENSION] as Access | undefined,
+      body: bodyTypes(route.hooks),
+    }))
   const matching = (path: string) => {
     const wanted = trimSlash(path)
     return table.filter((route) => route.pattern.test(wanted))

@@ -58,11 +58,12 @@ export function text(options: { minLength?: number; maxLength: number; descripti
 
 // One `@`, a non-empty local part, a domain with a dot; checked on the trimmed, NFC-normalised
 // value, which is also what the handler gets (and what gets stored). Replaces Elysia's own,
-// stricter-in-odd-ways `email`. No control, format or space characters anywhere (Unicode Cc, Cf,
-// Zs: a zero-width space or a bidi override would make a look-alike of another account's email);
+// stricter-in-odd-ways `email`. No control, format, space or default-ignorable characters anywhere
+// (Unicode Cc, Cf, Zs, and the likes of U+3164 or a variation selector: they would make a look-alike
+// of another account's email);
 // letters of every script stay valid, as internationalised addresses are real (RFC 6531).
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zs}]/u
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zs}\p{Default_Ignorable_Code_Point}]/u
 const TEXT = new RegExp(TEXT_PATTERN)
 FormatRegistry.Set('email', (value) => {
   const email = normaliseEmail(value)
@@ -74,7 +75,7 @@ export const Email = t
       format: 'email',
       maxLength: 254,
       description:
-        'Trimmed and NFC-normalised; unique regardless of case. Letters of any script; no control, format or space characters (Unicode Cc, Cf, Zs).',
+        'Trimmed and NFC-normalised; unique regardless of case. Letters of any script; no control, format, space or default-ignorable characters (Unicode Cc, Cf, Zs, Default_Ignorable_Code_Point).',
     }),
   )
   .Decode(normaliseEmail)

@@ -12,7 +12,7 @@ export function startingHandler(logger: Logger) {
   return withRequestLog(
     withSecurityHeaders(async (request) => {
       const { pathname } = new URL(routable(request).url)
-      if (pathname === '/livez' && (request.method === 'GET' || request.method === 'HEAD'))
+      if (/^\/livez\/?$/.test(pathname) && (request.method === 'GET' || request.method === 'HEAD'))
         return Response.json({ status: 'ok' })
       return Response.json(
         { detail: 'Database unavailable', code: 'database_unavailable' },

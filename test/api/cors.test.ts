@@ -47,6 +47,15 @@ describe('with CORS_ORIGINS', () => {
     )
   })
 
+  test('an unknown path is still 404, and a wrong method 405 without OPTIONS in Allow', async () => {
+    const unknown = await withCors.request('GET', '/nope', { headers: { origin: ALLOWED } })
+    expect(unknown.status).toBe(404)
+    expect(unknown.body.code).toBe('not_found')
+    const wrong = await withCors.request('DELETE', '/users/', { headers: { origin: ALLOWED } })
+    expect(wrong.status).toBe(405)
+    expect(wrong.headers.get('allow')).toBe('GET, HEAD, POST')
+  })
+
   test('preflights are no operations of the API: the document does not list them', async () => {
     const document = (await withCors.request('GET', '/openapi.json')).body
     const methods = Object.values(document.paths).flatMap((operations) => Object.keys(operations as object))

@@ -2,7 +2,10 @@
 // how many it has, the rest are paged at /users/{user_id}/items/, and no user owns more than
 // MAX_ITEMS_PER_USER (409 past it, race-free).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type Account, createTestContext } from '../support/context'
+import postgres from 'postgres'
+import { type Account, createTestContext, databaseUrl } from '../support/context'
+import { serviceQueriesWaitingForLock } from '../support/locks'
+import { waitFor } from '../support/wait'
 
 const EMBED_MAX = 2
 const CAP = 4
@@ -42,11 +45,25 @@ describe('a user embeds its first items and says how many it has', () => {
     expect(row).toEqual({ items_count: await countOf(user.id) })
   })
 
-  test("a user's deletion takes its items and their count with it", async () => {
+  test("a user's deletion takes its items with it: the count triggers let the cascade through", async () => {
     const user = await ctx.account()
     await create(user, 'doomed')
     expect((await ctx.request('DELETE', `/users/${user.id}`, { token: su.token })).status).toBe(200)
     expect(await countOf(user.id)).toBe(0)
+  })
+
+  test("deleting an item while its owner is deleted never deadlocks: both take the owner's row first", async () => {
+    for (let round = 0; round < 10; round++) {
+      const user = await ctx.account()
+      const items = []
+      for (let i = 0; i < 3; i++) items.push((await create(user, `item ${i}`)).body.id)
+      const answers = await Promise.all([
+        ...items.map((id) => ctx.request('DELETE', `/items/${id}`, { token: user.token })),
+        ctx.request('DELETE', `/users/${user.id}`, { token: su.token }),
+      ])
+      // Each item delete is 200 (first) or 401/404 (the user went first); never a 503 deadlock.
+      for (const answer of answers) expect([200, 401, 404]).toContain(answer.status)
+    }
   })
 })
 
@@ -125,6 +142,24 @@ describe('MAX_ITEMS_PER_USER', () => {
     const statuses = answers.map((answer) => answer.status).sort()
     expect(statuses).toEqual([...Array(CAP).fill(201), ...Array(12 - CAP).fill(409)])
     expect(await countOf(user.id)).toBe(CAP)
+  })
+
+  test("a create that waits on its owner's deletion is 404, not a false 409", async () => {
+    const doomed = await ctx.account()
+    const admin = postgres(databaseUrl(), { max: 1, onnotice: () => {} })
+    try {
+      let answer: Promise<{ status: number; body: { code: string } }> | undefined
+      await admin.begin(async (tx) => {
+        await tx`delete from users where id = ${doomed.id}`
+        answer = create(su, 'too late', `/users/${doomed.id}/items/`)
+        await waitFor('the create to wait for the owner', async () => (await serviceQueriesWaitingForLock(ctx.sql)) > 0)
+      })
+      const res = await answer!
+      expect(res.status).toBe(404)
+      expect(res.body.code).toBe('user_not_found')
+    } finally {
+      await admin.end()
+    }
   })
 
   test('the cap is checked only after who may create: a stranger is 403, a missing owner 404', async () => {

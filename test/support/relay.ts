@@ -38,7 +38,14 @@ export async function createRelay(): Promise<Relay> {
     client.on('error', () => {})
     upstream.on('error', () => {})
   })
-  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
   await listen(0)
   const url = new URL(databaseUrl())
   const port = (server.address() as AddressInfo).port

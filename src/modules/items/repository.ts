@@ -22,8 +22,7 @@ export const itemColumns = (sql: Queryable) => sql`id, title, description, owner
  * key instead, past every other owner's rows, when it believes one owner has most of them (measured:
  * 48 ms a read, against 0.1). A range of one value keeps the order the index's own.
  */
-export const ownedBy = (sql: Queryable, owner: string | PendingQuery<Row[]>) =>
-  sql`owner_id between ${owner} and ${owner}`
+export const ownedBy = (sql: Queryable, owner: PendingQuery<Row[]>) => sql`owner_id between ${owner} and ${owner}`
 const BY_OWNER = ['owner_id', 'id']
 
 /** An item as postgres.js returns a row: bigint as text, timestamptz as a Date. */
@@ -112,32 +111,31 @@ export function createItemsRepository(db: Database, limits: Pick<ItemsConfig, 'm
     /**
      * One statement: the caller may add to its own items (a superuser: to anyone's) while the owner
      * has fewer than `maxPerUser`. The owner's row is locked first, so concurrent creates for one
-     * owner take turns and the cap holds; a missing owner is 404.
+     * owner take turns and the cap holds; an owner that does not exist, or whose deletion commits
+     * meanwhile, is 404. Every answer is read from the locked row, never from an older snapshot.
      */
     async createAs(caller: Caller, ownerId: string, input: ItemCreate): Promise<Item> {
       const rows = await db.query(
-        (sql) => sql<(CallerItemRow & { owner_exists: boolean })[]>`
+        (sql) => sql<(CallerItemRow & { room: boolean | null })[]>`
           with caller as (${callerScope(sql, caller)}),
           owner as (
-            select u.id from users u, caller c
+            select u.id, u.items_count < ${limits.maxPerUser} as room from users u, caller c
             where u.id = ${ownerId} and (c.caller_is_superuser or c.caller_id = u.id)
-              and u.items_count < ${limits.maxPerUser}
             for no key update of u
           ),
           created as (
             insert into items (title, description, owner_id)
-            select ${input.title}, ${input.description ?? null}, id from owner
+            select ${input.title}, ${input.description ?? null}, id from owner where room
             returning ${itemColumns(sql)}
           )
-          select c.*, exists (select from users where id = ${ownerId}) as owner_exists, i.*
-          from caller c left join created i on true
+          select c.*, (select room from owner) as room, i.* from caller c left join created i on true
         `,
       )
       const live = liveCallerOf(rows)
       if (!live.isSuperuser && live.id !== ownerId) throw notEnoughPrivileges()
       const row = rows[0]!
       if (row.id !== null) return toItem(row as ItemRow)
-      if (!row.owner_exists) throw userNotFound()
+      if (row.room === null) throw userNotFound()
       throw tooManyItems(limits.maxPerUser)
     },
 
@@ -183,11 +181,23 @@ export function createItemsRepository(db: Database, limits: Pick<ItemsConfig, 'm
       return itemOf(rows)
     },
 
+    /**
+     * Locks the owner's row before the item's, the order a user's deletion takes them in (its row,
+     * then its items by cascade), so the two cannot deadlock over the owner's `items_count`.
+     */
     async deleteAs(caller: Caller, id: string): Promise<boolean> {
       const rows = await db.query(
         (sql) => sql<(CallerColumns & { deleted: boolean })[]>`
           with caller as (${callerScope(sql, caller)}),
-          deleted as (delete from items i using caller c where i.id = ${id} and ${reachable(sql)} returning i.id)
+          owner as (
+            select u.id from users u
+            where u.id = (select i.owner_id from items i, caller c where i.id = ${id} and ${reachable(sql)})
+            for no key update
+          ),
+          deleted as (
+            delete from items i using owner o where i.id = ${id} and i.owner_id = o.id
+            returning i.id
+          )
           select c.*, exists (select 1 from deleted) as deleted from caller c
         `,
       )
