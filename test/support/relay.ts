@@ -14,7 +14,9 @@ export interface Relay {
   resume(): void
   /** Drops every connection and refuses new ones, as a database that went away would. */
   cut(): Promise<void>
-  /** Listens again, on the same port, after `cut`. */
+  /** Drops every connection, and accepts new ones only to close them unanswered, as a proxy in front of a dead database does. */
+  hangUp(): void
+  /** Passes connections again after `cut` (listening on the same port) or `hangUp`. */
   restore(): Promise<void>
   close(): void
 }
@@ -22,14 +24,18 @@ export interface Relay {
 export async function createRelay(): Promise<Relay> {
   const target = new URL(databaseUrl())
   let paused = false
+  let hangingUp = false
   const held: (() => void)[] = []
   const sockets = new Set<Socket>()
+  const track = (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  }
   const server = createServer((client) => {
+    track(client)
+    if (hangingUp) return client.end()
     const upstream = connect(Number(target.port), target.hostname)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-    }
+    track(upstream)
     const pass = (to: Socket) => (chunk: Buffer) => (paused ? held.push(() => to.write(chunk)) : to.write(chunk))
     client.on('data', pass(upstream))
     upstream.on('data', pass(client))
@@ -66,7 +72,14 @@ export async function createRelay(): Promise<Relay> {
       for (const socket of sockets) socket.destroy()
       await stopped
     },
-    restore: () => listen(port),
+    hangUp: () => {
+      hangingUp = true
+      for (const socket of sockets) socket.destroy()
+    },
+    restore: async () => {
+      hangingUp = false
+      if (!server.listening) await listen(port)
+    },
     close: () => {
       resume()
       server.close()
