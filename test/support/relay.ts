@@ -14,9 +14,7 @@ export interface Relay {
   resume(): void
   /** Drops every connection and refuses new ones, as a database that went away would. */
   cut(): Promise<void>
-  /** Drops every connection, and accepts new ones only to close them unanswered, as a proxy in front of a dead database does. */
-  hangUp(): void
-  /** Passes connections again after `cut` (listening on the same port) or `hangUp`. */
+  /** Listens again, on the same port, after `cut`. */
   restore(): Promise<void>
   close(): void
 }
@@ -24,7 +22,6 @@ export interface Relay {
 export async function createRelay(): Promise<Relay> {
   const target = new URL(databaseUrl())
   let paused = false
-  let hangingUp = false
   const held: (() => void)[] = []
   const sockets = new Set<Socket>()
   const track = (socket: Socket) => {
@@ -33,7 +30,6 @@ export async function createRelay(): Promise<Relay> {
   }
   const server = createServer((client) => {
     track(client)
-    if (hangingUp) return client.end()
     const upstream = connect(Number(target.port), target.hostname)
     track(upstream)
     const pass = (to: Socket) => (chunk: Buffer) => (paused ? held.push(() => to.write(chunk)) : to.write(chunk))
@@ -72,14 +68,7 @@ export async function createRelay(): Promise<Relay> {
       for (const socket of sockets) socket.destroy()
       await stopped
     },
-    hangUp: () => {
-      hangingUp = true
-      for (const socket of sockets) socket.destroy()
-    },
-    restore: async () => {
-      hangingUp = false
-      if (!server.listening) await listen(port)
-    },
+    restore: () => listen(port),
     close: () => {
       resume()
       server.close()
