@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger'
 import { createTokenService } from '../../src/security/tokens'
 import { silentLogger, testConfig, uniqueEmail } from '../support/context'
 import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
+import { unusedPort } from '../support/ports'
 import { createRelay, type Relay } from '../support/relay'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 import { waitFor } from '../support/wait'
@@ -30,9 +31,7 @@ const call = (app: App, method: string, path: string, json?: unknown) =>
 
 describe('the database unreachable', () => {
   // A port nothing listens on: every connection attempt is refused at once.
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = server.port
-  server.stop(true)
+  const port = unusedPort()
   const config = testConfig({
     DATABASE_URL: `postgres://nobody:secret-pw@127.0.0.1:${port}/none`,
     DATABASE_CONNECT_TIMEOUT_SECONDS: '1',

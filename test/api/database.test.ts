@@ -10,6 +10,7 @@ import { createItemsRepository } from '../../src/modules/items/repository'
 import { createSessionsRepository, newRefreshToken } from '../../src/modules/sessions/repository'
 import { createUsersRepository } from '../../src/modules/users/repository'
 import { databaseUrl, silentLogger, testConfig, uniqueEmail } from '../support/context'
+import { unusedPort } from '../support/ports'
 
 const limits = testConfig().items
 
@@ -98,9 +99,7 @@ describe('what the database layer throws', () => {
   })
 
   test('a database that cannot be reached is UnavailableError (database_unavailable)', async () => {
-    const closed = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-    const port = closed.port
-    closed.stop(true)
+    const port = unusedPort()
     const down = testConfig({ DATABASE_URL: `postgres://nobody:pw@127.0.0.1:${port}/none` })
     const downSql = createSql(down.database.url!, down.database, silentLogger)
     try {

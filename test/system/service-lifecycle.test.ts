@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { MIGRATIONS_DIR, runDbmate } from '../../src/db/migrations'
 import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
+import { unusedPort } from '../support/ports'
 import { createRelay, type Relay } from '../support/relay'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 import {
@@ -98,18 +99,10 @@ describe('pending migrations', () => {
 })
 
 describe('the database down at start', () => {
-  /** A port nothing listens on now, for the service to listen on. */
-  const freePort = () => {
-    const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-    const { port } = probe
-    probe.stop(true)
-    return port
-  }
-
   test('the service waits for it: /livez 200, the rest 503 with Retry-After, then it serves once it is up', async () => {
     const relay = await createRelay()
     await relay.cut()
-    const port = freePort()
+    const port = unusedPort()
     const base = `http://127.0.0.1:${port}`
     const starting = spawnService({ env: { DATABASE_URL: relay.url, PORT: String(port) } })
     let service: RunningService | undefined
@@ -143,7 +136,7 @@ describe('the database down at start', () => {
   })
 
   test('past DATABASE_START_TIMEOUT_SECONDS it exits 1, naming the database but not its password', async () => {
-    const port = freePort()
+    const port = unusedPort()
     const url = new URL(process.env.TEST_DATABASE_URL!)
     url.port = String(port)
     url.password = 'never-echo-me'
