@@ -88,6 +88,13 @@ export function createDatabase(sql: Sql, config: PoolConfig, logger?: Logger): P
       logger?.info('database reachable again', { down_ms: Math.round(performance.now() - downSince) })
     }
   }
+  // Only an answer to a question asked since the outage began says the database is back.
+  const answered = (askedAt: number) => {
+    if (askedAt > downSince) setReachable(true)
+  }
+  const failed = (error: unknown) => {
+    if (isConnectionError(error)) setReachable(false, error)
+  }
   const running = new Set<RunningQuery>()
   const oldestRunningMs = () => Math.max(0, ...[...running].map((query) => performance.now() - query.began))
 
@@ -131,11 +138,10 @@ export function createDatabase(sql: Sql, config: PoolConfig, logger?: Logger): P
           track(query)
           try {
             const value = await work()
-            // Only an answer to a question asked since the outage began says the database is back.
-            if (!expired && query.began > downSince) setReachable(true)
+            if (!expired) answered(query.began)
             resolve(value)
           } catch (error) {
-            if (isConnectionError(error)) setReachable(false, error)
+            failed(error)
             reject(explained(error))
           } finally {
             untrack(query)
@@ -157,11 +163,11 @@ export function createDatabase(sql: Sql, config: PoolConfig, logger?: Logger): P
       const probe = gate.runIfFree(() =>
         sql`select 1`.then(
           () => {
-            if (asked > downSince) setReachable(true)
+            answered(asked)
             return true
           },
           (error) => {
-            if (isConnectionError(error)) setReachable(false, error)
+            failed(error)
             throw error
           },
         ),

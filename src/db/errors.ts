@@ -35,6 +35,9 @@ export function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined
 }
 
+/** What a request hears while the database cannot be reached (or, at start, is not ready yet). */
+export const databaseUnavailable = () => new UnavailableError('database_unavailable', 'Database unavailable', 2)
+
 /** True when the database could not be reached or dropped the connection. */
 export function isConnectionError(error: unknown): boolean {
   const code = codeOf(error)
@@ -46,7 +49,7 @@ export function domainErrorFor(error: unknown): DomainError | undefined {
   const code = codeOf(error)
   // A domain error's own `code` is not a database's.
   if (code === undefined || error instanceof DomainError) return undefined
-  if (isConnectionError(error)) return new UnavailableError('database_unavailable', 'Database unavailable', 2)
+  if (isConnectionError(error)) return databaseUnavailable()
   if (transientCodes.has(code)) return new UnavailableError('database_busy', 'Database busy, try again', 1)
   if (badValueCodes.has(code) && error instanceof postgres.PostgresError) {
     return new InvalidValueError('invalid_value', 'Value is not valid for the database')

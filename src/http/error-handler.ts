@@ -87,6 +87,12 @@ function answerFor(error: DomainError): ErrorAnswer | undefined {
   return undefined
 }
 
+/** A domain error as a response of its own, for what answers outside the app (src/http/starting.ts). */
+export function responseFor(error: DomainError): Response {
+  const { status, code, detail, headers } = answerFor(error) ?? INTERNAL
+  return Response.json({ detail, code }, { status, headers })
+}
+
 export interface ErrorHandlerOptions {
   logger: Logger
   /** The methods a path is served with, for 405 versus 404. */

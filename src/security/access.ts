@@ -15,3 +15,8 @@ export const notEnoughPrivileges = () => new ForbiddenError('forbidden', "The us
 export function requireSuperuser(caller: LiveCaller): void {
   if (!caller.isSuperuser) throw notEnoughPrivileges()
 }
+
+/** Throws 403 unless the caller is the user `userId` itself or a superuser. */
+export function requireSelfOrSuperuser(caller: LiveCaller, userId: string): void {
+  if (!caller.isSuperuser && caller.id !== userId) throw notEnoughPrivileges()
+}

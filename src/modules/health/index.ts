@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { Pool } from '../../db/database'
+import { databaseUnavailable } from '../../db/errors'
 import { UnavailableError } from '../../errors'
 import { ErrorModel, errorResponses } from '../../http/schema'
 
@@ -21,7 +22,7 @@ export function healthRoutes({ db, lifecycle }: { db: Pool; lifecycle: Lifecycle
       '/readyz',
       async () => {
         if (lifecycle.draining) throw new UnavailableError('shutting_down', 'Shutting down', 5)
-        if (!(await db.ping())) throw new UnavailableError('database_unavailable', 'Database unavailable', 2)
+        if (!(await db.ping())) throw databaseUnavailable()
         return { status: 'ok' as const }
       },
       {

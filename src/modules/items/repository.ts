@@ -3,9 +3,9 @@
 import type { PendingQuery, Row } from 'postgres'
 import type { ItemsConfig } from '../../config'
 import type { Database, Queryable } from '../../db/database'
-import { afterCursor, pageWindow } from '../../db/pages'
+import { afterCursor, listedFrom, pageWindow } from '../../db/pages'
 import type { Listed, Page } from '../../paging'
-import { notEnoughPrivileges } from '../../security/access'
+import { requireSelfOrSuperuser } from '../../security/access'
 import type { Caller } from '../../security/tokens'
 import { type CallerColumns, callerScope, liveCallerOf } from '../sessions/repository'
 import { userNotFound } from '../users/errors'
@@ -90,10 +90,7 @@ export function createItemsRepository(db: Database, limits: Pick<ItemsConfig, 'm
         `,
       )
       liveCallerOf(rows)
-      return {
-        rows: rows.filter((row) => row.id !== null).map((row) => toItem(row as ItemRow)),
-        total: Number(rows[0]!.total),
-      }
+      return listedFrom(rows, (row) => toItem(row as ItemRow))
     },
 
     async getAs(caller: Caller, id: string): Promise<Item | undefined> {
@@ -132,7 +129,7 @@ export function createItemsRepository(db: Database, limits: Pick<ItemsConfig, 'm
         `,
       )
       const live = liveCallerOf(rows)
-      if (!live.isSuperuser && live.id !== ownerId) throw notEnoughPrivileges()
+      requireSelfOrSuperuser(live, ownerId)
       const row = rows[0]!
       if (row.id !== null) return toItem(row as ItemRow)
       if (row.room === null) throw userNotFound()
@@ -156,12 +153,9 @@ export function createItemsRepository(db: Database, limits: Pick<ItemsConfig, 'm
         `,
       )
       const live = liveCallerOf(rows)
-      if (!live.isSuperuser && live.id !== ownerId) throw notEnoughPrivileges()
+      requireSelfOrSuperuser(live, ownerId)
       if (rows[0]!.total === null) throw userNotFound()
-      return {
-        rows: rows.filter((row) => row.id !== null).map((row) => toItem(row as ItemRow)),
-        total: Number(rows[0]!.total),
-      }
+      return listedFrom(rows, (row) => toItem(row as ItemRow))
     },
 
     async updateAs(caller: Caller, id: string, changes: ItemUpdate): Promise<Item | undefined> {

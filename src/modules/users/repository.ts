@@ -5,9 +5,9 @@
 import type { ItemsConfig } from '../../config'
 import type { Database, Queryable } from '../../db/database'
 import { rethrowConstraint } from '../../db/errors'
-import { afterCursor, pageWindow } from '../../db/pages'
+import { afterCursor, listedFrom, pageWindow } from '../../db/pages'
 import type { Listed, Page } from '../../paging'
-import { type LiveCaller, notEnoughPrivileges, requireSuperuser } from '../../security/access'
+import { type LiveCaller, requireSelfOrSuperuser, requireSuperuser } from '../../security/access'
 import type { Caller } from '../../security/tokens'
 import { type ItemJson, itemColumns, ownedBy, toItem } from '../items/repository'
 import { type CallerColumns, callerScope, liveCallerOf } from '../sessions/repository'
@@ -184,10 +184,7 @@ export function createUsersRepository(db: Database, limits: Pick<ItemsConfig, 'e
         `,
       )
       requireSuperuser(liveCallerOf(rows))
-      return {
-        rows: rows.filter((row) => row.id !== null).map((row) => toUser(row as UserRow)),
-        total: Number(rows[0]!.total),
-      }
+      return listedFrom(rows, (row) => toUser(row as UserRow))
     },
 
     /** A user, for itself or a superuser; anyone else gets 403, whether the user exists or not. */
@@ -201,7 +198,7 @@ export function createUsersRepository(db: Database, limits: Pick<ItemsConfig, 'e
         `,
       )
       const { caller: live, user } = split(rows)
-      if (!live.isSuperuser && live.id !== id) throw notEnoughPrivileges()
+      requireSelfOrSuperuser(live, id)
       if (!user) throw userNotFound()
       return user
     },
