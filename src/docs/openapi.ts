@@ -5,9 +5,10 @@
 import { filterPaths, registerSchemaPath } from '@elysiajs/swagger/utils'
 import type { TSchema } from '@sinclair/typebox'
 import type { AnyElysia } from 'elysia'
+import { EMAIL_MAX_LENGTH, EMAIL_PATTERN } from '../emails'
 import { SECURITY_SCHEME } from '../http/auth'
 import { ERROR_HEADERS } from '../http/error-handler'
-import { INTEGER_FORMAT_PREFIX } from '../http/schema'
+import { INTEGER_FORMAT_PREFIX, textLengths } from '../http/schema'
 import { LINK_HEADER, LIST, TOTAL_COUNT_HEADER } from '../paging'
 
 const info = {
@@ -81,6 +82,17 @@ function normaliseSchemas(node: Json): Json {
       ...(bound(minimum) !== undefined && { minimum: bound(minimum)! }),
       ...(bound(maximum) !== undefined && { maximum: bound(maximum)! }),
     }
+  }
+  // Text and emails are checked by formats of the service's own (lengths in code points, the email
+  // rule); the document states the same rules in JSON Schema's words, which every client reads.
+  const lengths = typeof out.format === 'string' ? textLengths(out.format) : undefined
+  if (lengths) {
+    const { format: _f, ...rest } = out
+    return { ...rest, ...(lengths.minLength > 0 && { minLength: lengths.minLength }), maxLength: lengths.maxLength }
+  }
+  if (out.format === 'email') {
+    const { format: _f, ...rest } = out
+    return { ...rest, maxLength: EMAIL_MAX_LENGTH, pattern: EMAIL_PATTERN }
   }
   if (Array.isArray(out.anyOf) && out.nullable === true) delete out.nullable
   return out

@@ -3,7 +3,7 @@
 // as integers: src/docs/openapi.ts rewrites every `integer-*` format into an integer schema.
 import { FormatRegistry, Type } from '@sinclair/typebox'
 import { t } from 'elysia'
-import { normaliseEmail } from '../emails'
+import { codePoints, isEmail, normaliseEmail } from '../emails'
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page, type PageParameters, pageOf } from '../paging'
 import { ERROR_CODES, ValidationFailedError } from './errors'
 
@@ -11,10 +11,11 @@ export const INT64_MAX = 9223372036854775807n
 /** Canonical integer syntax; anything else is an `int_parsing` error. */
 export const INTEGER_PATTERN = '^(0|-?[1-9][0-9]*)$'
 /**
- * Text without NUL (PostgreSQL cannot store it in `text`) and without unpaired UTF-16
- * surrogates (they would be stored as U+FFFD, silently changing what was sent).
+ * No NUL: PostgreSQL cannot store it in `text`. Unpaired UTF-16 surrogates (they would be stored as
+ * U+FFFD, silently changing what was sent) are refused by the `text-*` format, as a JSON Schema
+ * pattern cannot name them portably.
  */
-export const TEXT_PATTERN = '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$'
+export const NUL_PATTERN = '^[^\\u0000]*$'
 export const INTEGER_FORMAT_PREFIX = 'integer-'
 const INTEGER = new RegExp(INTEGER_PATTERN)
 
@@ -51,31 +52,51 @@ export const Count = (description: string) => Type.Integer({ minimum: 0, descrip
 /** PostgreSQL's timestamptz, sent as an ISO-8601 string. */
 export const Timestamp = t.String({ format: 'date-time' })
 
-/** Text (see TEXT_PATTERN) between the given lengths. */
-export function text(options: { minLength?: number; maxLength: number; description?: string }) {
-  return t.String({ ...options, pattern: TEXT_PATTERN })
+export const TEXT_FORMAT_PREFIX = 'text-'
+
+/**
+ * Text without NUL or unpaired surrogates, between the given lengths in characters (code points, as
+ * JSON Schema and pydantic count them; TypeBox's own `maxLength` counts UTF-16 units, so an emoji
+ * would count twice). The lengths travel in the format's name; src/docs/openapi.ts documents them
+ * as `minLength` and `maxLength`.
+ */
+export function text({
+  minLength = 0,
+  maxLength,
+  description,
+}: {
+  minLength?: number
+  maxLength: number
+  description?: string
+}) {
+  const format = `${TEXT_FORMAT_PREFIX}${minLength}-${maxLength}`
+  if (!FormatRegistry.Has(format)) {
+    FormatRegistry.Set(format, (value) => {
+      if (!value.isWellFormed()) return false
+      const length = codePoints(value)
+      return length >= minLength && length <= maxLength
+    })
+  }
+  return t.String({ pattern: NUL_PATTERN, format, ...(description ? { description } : {}) })
 }
 
-// One `@`, a non-empty local part, a domain with a dot; checked on the trimmed, NFC-normalised
-// value, which is also what the handler gets (and what gets stored). Replaces Elysia's own,
-// stricter-in-odd-ways `email`. No control, format, space or default-ignorable characters anywhere
-// (Unicode Cc, Cf, Zs, and the likes of U+3164 or a variation selector: they would make a look-alike
-// of another account's email);
-// letters of every script stay valid, as internationalised addresses are real (RFC 6531).
-const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zs}\p{Default_Ignorable_Code_Point}]/u
-const TEXT = new RegExp(TEXT_PATTERN)
-FormatRegistry.Set('email', (value) => {
-  const email = normaliseEmail(value)
-  return email.length <= 254 && TEXT.test(email) && !INVISIBLE.test(email) && EMAIL.test(email)
-})
+/** The lengths a `text-*` format carries, or undefined for any other format. */
+export function textLengths(format: string | undefined): { minLength: number; maxLength: number } | undefined {
+  const match = format?.match(/^text-(\d+)-(\d+)$/)
+  return match ? { minLength: Number(match[1]), maxLength: Number(match[2]) } : undefined
+}
+
+// The rule (src/emails.ts) is checked on the value as sent; the handler gets it trimmed and
+// NFC-normalised, which is also what gets stored. Replaces Elysia's own, stricter-in-odd-ways
+// `email` format; the document publishes the rule as `pattern` and `maxLength` (src/docs/openapi.ts).
+FormatRegistry.Set('email', isEmail)
 export const Email = t
   .Transform(
     t.String({
       format: 'email',
-      maxLength: 254,
+      examples: ['user@example.com'],
       description:
-        'Trimmed and NFC-normalised; unique regardless of case. Letters of any script; no control, format, space or default-ignorable characters (Unicode Cc, Cf, Zs, Default_Ignorable_Code_Point).',
+        'Trimmed and NFC-normalised; unique regardless of case. Letters of any script; no whitespace, control, format or default-ignorable characters (Unicode Cc, Cf, Zs, Zl, Zp, Default_Ignorable_Code_Point).',
     }),
   )
   .Decode(normaliseEmail)

@@ -3,8 +3,9 @@
 import type { TSchema } from '@sinclair/typebox'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
+import { codePoints, EMAIL_MAX_LENGTH } from '../emails'
 import type { ValidationIssue } from './errors'
-import { INTEGER_FORMAT_PREFIX, INTEGER_PATTERN, TEXT_PATTERN } from './schema'
+import { INTEGER_FORMAT_PREFIX, INTEGER_PATTERN, NUL_PATTERN, textLengths } from './schema'
 
 interface SchemaLike {
   type?: string
@@ -56,13 +57,21 @@ function describe(error: ElysiaValueError, value: unknown): Omit<ValidationIssue
     case ValueErrorType.StringPattern:
       if (schema.pattern === INTEGER_PATTERN)
         return { type: 'int_parsing', msg: 'Input should be a valid integer, unable to parse string as an integer' }
-      if (schema.pattern === TEXT_PATTERN)
-        return {
-          type: 'string_pattern_mismatch',
-          msg: 'String should not contain NUL characters or unpaired surrogates',
-        }
+      if (schema.pattern === NUL_PATTERN)
+        return { type: 'string_pattern_mismatch', msg: 'String should not contain NUL characters' }
       return { type: 'string_pattern_mismatch', msg: `String should match pattern '${schema.pattern}'` }
-    case ValueErrorType.StringFormat:
+    case ValueErrorType.StringFormat: {
+      if (typeof value !== 'string') return { type: 'string_type', msg: 'Input should be a valid string' }
+      const lengths = textLengths(schema.format)
+      if (lengths || schema.format === 'email') {
+        const { minLength, maxLength } = lengths ?? { minLength: 0, maxLength: EMAIL_MAX_LENGTH }
+        if (lengths && !value.isWellFormed())
+          return { type: 'string_pattern_mismatch', msg: 'String should not contain unpaired surrogates' }
+        if (codePoints(value) < minLength)
+          return { type: 'string_too_short', msg: `String should have at least ${plural(minLength, 'character')}` }
+        if (codePoints(value) > maxLength)
+          return { type: 'string_too_long', msg: `String should have at most ${plural(maxLength, 'character')}` }
+      }
       if (schema.format === 'email') return { type: 'value_error', msg: 'value is not a valid email address' }
       if (schema.format?.startsWith(INTEGER_FORMAT_PREFIX) && typeof value === 'string') {
         return BigInt(value) < BigInt(schema.minimum ?? 0)
@@ -70,6 +79,7 @@ function describe(error: ElysiaValueError, value: unknown): Omit<ValidationIssue
           : { type: 'less_than_equal', msg: `Input should be less than or equal to ${schema.maximum}` }
       }
       return { type: 'value_error', msg: `Value should match format '${schema.format}'` }
+    }
     case ValueErrorType.Boolean:
       return { type: 'bool_type', msg: 'Input should be a valid boolean' }
     case ValueErrorType.Integer:

@@ -13,7 +13,7 @@ export const LoginModel = {
   ),
   RefreshRequest: t.Object(
     {
-      refresh_token: t.String({ minLength: 1, maxLength: 512 }),
+      refresh_token: text({ minLength: 1, maxLength: 512 }),
       grant_type: t.Optional(t.String({ pattern: '^refresh_token$', description: 'If sent, `refresh_token`.' })),
     },
     { description: 'The refresh token the last login or refresh answered.' },
