@@ -15,6 +15,8 @@ import { createRouteLookup, type RouteLookup } from './http/route-lookup'
 import { withSecurityHeaders } from './http/security-headers'
 import { createLogger, type Logger } from './logger'
 import { healthRoutes, type Lifecycle } from './modules/health'
+import { createIdempotency } from './modules/idempotency'
+import { createIdempotencyRepository } from './modules/idempotency/repository'
 import { itemsRoutes } from './modules/items'
 import { createItemsRepository } from './modules/items/repository'
 import { loginRoutes } from './modules/login'
@@ -50,6 +52,11 @@ export function createApp({
   const db = createDatabase(sql, config.database, logger)
   const users = createUsersRepository(db, config.items)
   const items = createItemsRepository(db, config.items)
+  const idempotency = createIdempotency({
+    db,
+    keys: createIdempotencyRepository(db),
+    secretKeys: config.auth.secretKeys,
+  })
   const sessions = createSessionsRepository(db, { lifetimeDays: config.auth.refreshTokenDays })
   const attempts = createLoginAttemptsRepository(db, config.auth.loginThrottle)
   const throttle = createPasswordThrottle(attempts)
@@ -85,6 +92,7 @@ export function createApp({
     .use(
       usersRoutes({
         users,
+        idempotency,
         passwords,
         throttle,
         clientAddress,
@@ -94,7 +102,7 @@ export function createApp({
       }),
     )
     .use(sessionsRoutes({ sessions, auth }))
-    .use(itemsRoutes({ items, auth }))
+    .use(itemsRoutes({ items, idempotency, auth }))
   // `.use` adds the docs routes to this same app; its document describes every route but theirs.
   const documented = app.use(docs(app))
 

@@ -9,6 +9,7 @@ import { EMAIL_MAX_LENGTH, EMAIL_PATTERN } from '../emails'
 import { SECURITY_SCHEME } from '../http/auth'
 import { ERROR_HEADERS } from '../http/error-handler'
 import { INTEGER_FORMAT_PREFIX, textLengths } from '../http/schema'
+import { REPLAYED_HEADER } from '../modules/idempotency/model'
 import { LINK_HEADER, LIST, TOTAL_COUNT_HEADER } from '../paging'
 
 const info = {
@@ -148,6 +149,11 @@ const headersObject = (headers: readonly Header[]): JsonObject =>
 const responseHeaders: Record<string, JsonObject> = {
   '201': headersObject([
     { name: 'Location', description: 'The path of the created resource.', schema: { type: 'string' } },
+    {
+      name: REPLAYED_HEADER,
+      description: '`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.',
+      schema: { type: 'string', enum: ['true'] },
+    },
   ]),
   ...Object.fromEntries(Object.entries(ERROR_HEADERS).map(([status, headers]) => [status, headersObject(headers)])),
 }

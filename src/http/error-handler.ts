@@ -74,7 +74,8 @@ function answerFor(error: DomainError): ErrorAnswer | undefined {
   if (error instanceof NotFoundError) return { status: 404, code, detail }
   if (error instanceof ConflictError) return { status: 409, code, detail }
   if (error instanceof InvalidValueError) {
-    return { status: 422, code, detail: [{ loc: ['body'], msg: detail, type: 'value_error' }] }
+    const loc = code === 'idempotency_key_reused' ? ['header', 'idempotency-key'] : ['body']
+    return { status: 422, code, detail: [{ loc, msg: detail, type: 'value_error' }] }
   }
   if (error instanceof RejectedError) return { status: 400, code, detail }
   if (error instanceof UnauthenticatedError) {

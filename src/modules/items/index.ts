@@ -2,6 +2,8 @@ import { Elysia } from 'elysia'
 import type { AuthGuard } from '../../http/auth'
 import { ErrorModel, errorResponses, Ok, PageQuery, pageFrom } from '../../http/schema'
 import { LIST, listHeaders } from '../../paging'
+import { type Idempotency, keyedRequest } from '../idempotency'
+import { createdHeaders, IdempotencyHeaders } from '../idempotency/model'
 import { itemNotFound } from './errors'
 import { ItemModel, ItemParams, OwnerParams } from './model'
 import type { ItemsRepository } from './repository'
@@ -9,20 +11,32 @@ import type { ItemsRepository } from './repository'
 const CAP = 'A user owns at most MAX_ITEMS_PER_USER items (default 10,000): past it, 409 `too_many_items`.'
 
 // An item that is not the caller's answers 404, like one that does not exist: ids leak nothing.
-export function itemsRoutes({ items, auth }: { items: ItemsRepository; auth: AuthGuard['plugin'] }) {
+export function itemsRoutes({
+  items,
+  idempotency,
+  auth,
+}: {
+  items: ItemsRepository
+  idempotency: Idempotency
+  auth: AuthGuard['plugin']
+}) {
   return new Elysia({ name: 'items', detail: { tags: ['items'] } })
     .use(auth)
     .model(ItemModel)
     .model(ErrorModel)
     .post(
       '/items/',
-      async ({ caller, body, set, status }) => {
-        const item = await items.createAs(caller, caller.userId, body)
-        set.headers.location = `/items/${item.id}`
+      async ({ caller, body, headers, set, status }) => {
+        const { value: item, replayed } = await idempotency.create(
+          keyedRequest(headers['idempotency-key'], caller.userId, 'POST /items/', body),
+          (db) => items.on(db).createAs(caller, caller.userId, body),
+        )
+        Object.assign(set.headers, createdHeaders(`/items/${item.id}`, replayed))
         return status(201, item)
       },
       {
         auth: 'user',
+        headers: IdempotencyHeaders,
         body: 'ItemCreate',
         response: { 201: 'Item', ...errorResponses(400, 401, 409, 413, 415, 422, 503) },
         detail: {
@@ -34,13 +48,17 @@ export function itemsRoutes({ items, auth }: { items: ItemsRepository; auth: Aut
     )
     .post(
       '/users/:user_id/items/',
-      async ({ caller, params, body, set, status }) => {
-        const item = await items.createAs(caller, params.user_id, body)
-        set.headers.location = `/items/${item.id}`
+      async ({ caller, params, body, headers, set, status }) => {
+        const { value: item, replayed } = await idempotency.create(
+          keyedRequest(headers['idempotency-key'], caller.userId, `POST /users/${params.user_id}/items/`, body),
+          (db) => items.on(db).createAs(caller, params.user_id, body),
+        )
+        Object.assign(set.headers, createdHeaders(`/items/${item.id}`, replayed))
         return status(201, item)
       },
       {
         auth: 'user',
+        headers: IdempotencyHeaders,
         params: OwnerParams,
         body: 'ItemCreate',
         response: { 201: 'Item', ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 503) },

@@ -69,6 +69,9 @@ export type ItemsRepository = ReturnType<typeof createItemsRepository>
 
 export function createItemsRepository(db: Database, limits: Pick<ItemsConfig, 'maxPerUser'>) {
   return {
+    /** The same statements on `tx`, to compose them into one transaction with others. */
+    on: (tx: Database) => createItemsRepository(tx, limits),
+
     /** The caller's items by id (a superuser's: all), with how many there are. */
     async listAs(caller: Caller, page: Page): Promise<Listed<Item>> {
       // Two branches, each with a plan of its own: an owner's items by the owner index, everyone's by id.

@@ -1,5 +1,6 @@
 // Logging in and refreshing: what the login routes do, over the users, sessions and throttle
 // repositories, the password hasher and the token service.
+import { sweeperOf } from '../../db/pruning'
 import { normaliseEmail } from '../../emails'
 import { RejectedError } from '../../errors'
 import type { PasswordHasher } from '../../security/passwords'
@@ -9,12 +10,6 @@ import type { UsersRepository } from '../users/repository'
 import type { Token } from './model'
 import type { LoginAttemptsRepository } from './repository'
 import type { PasswordThrottle } from './throttle'
-
-/** How often an instance sweeps out old attempts and ended sessions, on the back of a login. */
-const PRUNE_EVERY_MS = 10 * 60 * 1000
-/** Rows per delete, and deletes per sweep: what is left waits for the next sweep. */
-const PRUNE_BATCH = 1000
-const PRUNE_MAX_BATCHES = 20
 
 const incorrect = () => new RejectedError('incorrect_credentials', 'Incorrect email or password')
 
@@ -28,21 +23,9 @@ export interface LoginDependencies {
 }
 
 export function createLoginService({ users, sessions, attempts, throttle, passwords, tokens }: LoginDependencies) {
-  let prunedAt = performance.now()
   // Each login prunes its own address's old attempts; this sweeps what addresses that never came
-  // back left, and ended sessions, in batches small enough never to hold the tables for long.
-  const pruneNowAndThen = () => {
-    if (performance.now() - prunedAt < PRUNE_EVERY_MS) return
-    prunedAt = performance.now()
-    const sweep = async (prune: (batch: number) => Promise<number>) => {
-      for (let round = 0; round < PRUNE_MAX_BATCHES; round++) {
-        if ((await prune(PRUNE_BATCH)) < PRUNE_BATCH) return
-      }
-    }
-    Promise.all([sweep(attempts.pruneExpired), sweep(sessions.pruneEnded)]).catch(() => {
-      // Tried again in ten minutes; nothing depends on it meanwhile.
-    })
-  }
+  // back left, and ended sessions.
+  const pruneNowAndThen = sweeperOf(attempts.pruneExpired, sessions.pruneEnded)
 
   /**
    * A hash made with other parameters than the configured ones, replaced by one of the same

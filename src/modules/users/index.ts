@@ -7,6 +7,8 @@ import { LIST, listHeaders } from '../../paging'
 import { type LiveCaller, requireSuperuser } from '../../security/access'
 import type { PasswordHasher } from '../../security/passwords'
 import type { Caller } from '../../security/tokens'
+import { type Idempotency, keyedRequest, NO_CALLER } from '../idempotency'
+import { createdHeaders, IdempotencyHeaders } from '../idempotency/model'
 import type { PasswordThrottle } from '../login/throttle'
 import { registrationClosed } from './errors'
 import { UserModel, UserParams } from './model'
@@ -14,6 +16,7 @@ import type { UsersRepository } from './repository'
 
 export interface UsersRoutesDependencies {
   users: UsersRepository
+  idempotency: Idempotency
   passwords: PasswordHasher
   throttle: PasswordThrottle
   clientAddress: (request: Request) => string
@@ -27,6 +30,7 @@ const incorrectPassword = () => new RejectedError('incorrect_password', 'Incorre
 
 export function usersRoutes({
   users,
+  idempotency,
   passwords,
   throttle,
   clientAddress,
@@ -53,17 +57,18 @@ export function usersRoutes({
     .model(ErrorModel)
     .post(
       '/users/signup',
-      async ({ body, set, status }) => {
+      async ({ body, headers, set, status }) => {
         if (!openRegistration) throw registrationClosed()
-        const user = await users.register({
-          email: body.email,
-          hashed_password: await passwords.hash(body.password),
-          full_name: body.full_name,
-        })
-        set.headers.location = `/users/${user.id}`
+        const hashed_password = await passwords.hash(body.password)
+        const { value: user, replayed } = await idempotency.create(
+          keyedRequest(headers['idempotency-key'], NO_CALLER, 'POST /users/signup', body),
+          (db) => users.on(db).register({ email: body.email, hashed_password, full_name: body.full_name }),
+        )
+        Object.assign(set.headers, createdHeaders(`/users/${user.id}`, replayed))
         return status(201, user)
       },
       {
+        headers: IdempotencyHeaders,
         body: 'UserRegister',
         response: { 201: 'User', ...errorResponses(400, 403, 409, 413, 415, 422, 503) },
         detail: {
@@ -145,16 +150,21 @@ export function usersRoutes({
     )
     .post(
       '/users/',
-      async ({ caller, body, set, status }) => {
+      async ({ caller, body, headers, set, status }) => {
         // Checked before the hash, which costs far more than the check.
         requireSuperuser(await findCaller(caller))
         const { password, ...fields } = body
-        const user = await users.createAs(caller, { ...fields, hashed_password: await passwords.hash(password) })
-        set.headers.location = `/users/${user.id}`
+        const hashed_password = await passwords.hash(password)
+        const { value: user, replayed } = await idempotency.create(
+          keyedRequest(headers['idempotency-key'], caller.userId, 'POST /users/', body),
+          (db) => users.on(db).createAs(caller, { ...fields, hashed_password }),
+        )
+        Object.assign(set.headers, createdHeaders(`/users/${user.id}`, replayed))
         return status(201, user)
       },
       {
         auth: 'superuser',
+        headers: IdempotencyHeaders,
         body: 'UserCreate',
         response: { 201: 'User', ...errorResponses(400, 401, 403, 409, 413, 415, 422, 503) },
         detail: {

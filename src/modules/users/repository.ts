@@ -114,6 +114,9 @@ export function createUsersRepository(db: Database, limits: Pick<ItemsConfig, 'e
   const publicColumns = (sql: Queryable) => userColumns(sql, limits.embedMax)
 
   return {
+    /** The same statements on `tx`, to compose them into one transaction with others. */
+    on: (tx: Database) => createUsersRepository(tx, limits),
+
     /** For a login: the account with this email (in any case), with its hash. */
     async findForLogin(email: string): Promise<LoginCandidate | undefined> {
       const [row] = await db.query(
