@@ -102,7 +102,7 @@ export function createApp({
       }),
     )
     .use(sessionsRoutes({ sessions, auth }))
-    .use(itemsRoutes({ items, idempotency, auth }))
+    .use(itemsRoutes({ items, idempotency, findCaller: sessions.findCaller, auth }))
   // `.use` adds the docs routes to this same app; its document describes every route but theirs.
   const documented = app.use(docs(app))
 

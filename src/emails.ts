@@ -8,6 +8,11 @@ export const normaliseEmail = (email: string) => email.normalize('NFC').trim()
 
 /** At most this many characters (code points, as JSON Schema counts them), as sent. */
 export const EMAIL_MAX_LENGTH = 254
+/**
+ * The longest an email can be once stored: NFC turns a character into at most three (U+1D160 and
+ * the like), so an email sent within the limit may grow past it. Logins take emails this long.
+ */
+export const EMAIL_STORED_MAX_LENGTH = 3 * EMAIL_MAX_LENGTH
 
 /**
  * What may appear nowhere in an address: whitespace and Unicode Cc, Cf, Zs, Zl, Zp and

@@ -8,7 +8,7 @@
 
 export const DOMAIN_ERROR_CODES = {
   notFound: ['user_not_found', 'item_not_found', 'session_not_found'],
-  conflict: ['email_taken', 'too_many_items', 'idempotency_key_in_progress'],
+  conflict: ['email_taken', 'too_many_items', 'idempotency_key_in_progress', 'idempotency_key_stale'],
   invalidValue: ['invalid_value', 'idempotency_key_reused'],
   rejected: ['incorrect_credentials', 'incorrect_password', 'password_unchanged'],
   unauthenticated: ['not_authenticated', 'invalid_token', 'invalid_refresh_token'],

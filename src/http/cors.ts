@@ -7,8 +7,16 @@ export function corsFor(origins: string[]) {
   return cors({
     origin: origins,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    exposeHeaders: ['location', 'link', 'x-total-count', 'x-request-id', 'retry-after', 'www-authenticate'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'idempotency-key'],
+    exposeHeaders: [
+      'location',
+      'link',
+      'x-total-count',
+      'x-request-id',
+      'retry-after',
+      'www-authenticate',
+      'idempotent-replayed',
+    ],
     credentials: false,
     maxAge: 600,
   })

@@ -33,7 +33,9 @@ describe('with CORS_ORIGINS', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED)
     expect(res.headers.get('vary')).toContain('Origin')
     expect(res.headers.get('access-control-allow-methods')).toBe('GET, HEAD, POST, PATCH, DELETE')
-    expect(res.headers.get('access-control-allow-headers')).toBe('authorization, content-type, x-request-id')
+    expect(res.headers.get('access-control-allow-headers')).toBe(
+      'authorization, content-type, x-request-id, idempotency-key',
+    )
     expect(res.headers.get('access-control-max-age')).toBe('600')
     expect(res.headers.get('access-control-allow-credentials')).toBeNull()
   })
@@ -43,7 +45,7 @@ describe('with CORS_ORIGINS', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED)
     expect(res.headers.get('access-control-expose-headers')).toBe(
-      'location, link, x-total-count, x-request-id, retry-after, www-authenticate',
+      'location, link, x-total-count, x-request-id, retry-after, www-authenticate, idempotent-replayed',
     )
   })
 

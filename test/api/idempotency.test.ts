@@ -33,6 +33,8 @@ describe('Idempotency-Key', () => {
     expect(first.headers.get('idempotent-replayed')).toBeNull()
     const again = await createItem(key, { description: 'only once', title: 'once' }) // same body, keys reordered
     expect(again.status).toBe(201)
+    expect(again.headers.get('content-type')).toStartWith('application/json')
+    expect(again.body).toEqual(first.body)
     expect(again.text).toBe(first.text)
     expect(again.headers.get('location')).toBe(`/items/${first.body.id}`)
     expect(again.headers.get('idempotent-replayed')).toBe('true')
@@ -190,6 +192,76 @@ describe('Idempotency-Key', () => {
     expect(res.status).toBe(422)
     expect(res.body.detail.map((d: { loc: string[] }) => d.loc)).toEqual([['header', 'idempotency-key']])
     expect((await itemsOf(owner.id)).length).toBe(before)
+  })
+
+  test('a replay is for the caller who may still make the write: 401 once the session ended, 403 for another user', async () => {
+    const account = await ctx.account()
+    const key = newKey()
+    expect((await createItem(key, { title: 'mine' }, account.token)).status).toBe(201)
+    // Another user's items path with a key the caller used: 403, as without a key, not 422.
+    const foreign = await createItem(key, { title: 'mine' }, account.token, `/users/${other.id}/items/`)
+    expect(foreign.status).toBe(403)
+    expect((await ctx.request('POST', '/logout', { token: account.token })).status).toBe(200)
+    const replay = await createItem(key, { title: 'mine' }, account.token)
+    expect(replay.status).toBe(401)
+    expect(replay.body.code).toBe('invalid_token')
+  })
+
+  test('POST /users/ and POST /users/{user_id}/items/ replay too', async () => {
+    const key = newKey()
+    const json = { email: uniqueEmail(), password: DEFAULT_PASSWORD, full_name: 'Made once' }
+    const made = await ctx.request('POST', '/users/', { json, token: su.token, headers: { 'idempotency-key': key } })
+    const again = await ctx.request('POST', '/users/', { json, token: su.token, headers: { 'idempotency-key': key } })
+    expect([made.status, again.status]).toEqual([201, 201])
+    expect(again.body).toEqual(made.body)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(await ctx.sql`select id from users where email = ${json.email}`).toHaveLength(1)
+
+    const path = `/users/${owner.id}/items/`
+    const itemKey = newKey()
+    const first = await createItem(itemKey, { title: 'for the owner' }, su.token, path)
+    const second = await createItem(itemKey, { title: 'for the owner' }, su.token, path)
+    expect([first.status, second.status]).toEqual([201, 201])
+    expect(second.body).toEqual(first.body)
+    expect((await itemsOf(owner.id)).filter((item) => item.title === 'for the owner')).toHaveLength(1)
+  })
+
+  test('fingerprints are keyed by SECRET_KEY: a rotated-in key still matches them, another key never does', async () => {
+    const old = 'old-idempotency-key-0123456789abcdef-0123'
+    const fresh = 'new-idempotency-key-0123456789abcdef-0123'
+    const before = createTestContext({ env: { SECRET_KEY: old } })
+    const rotated = createTestContext({ env: { SECRET_KEY: `${fresh},${old}` } })
+    const stranger = createTestContext({ env: { SECRET_KEY: fresh } })
+    try {
+      const account = await before.account()
+      const key = newKey()
+      const send = (c: typeof ctx, token: string) =>
+        c.request('POST', '/items/', { json: { title: 'rotated' }, token, headers: { 'idempotency-key': key } })
+      const first = await send(before, account.token)
+      expect(first.status).toBe(201)
+      // The old key still verifies the token and still matches the fingerprint.
+      const replay = await send(rotated, account.token)
+      expect(replay.status).toBe(201)
+      expect(replay.body).toEqual(first.body)
+      // Under a key that never made it, the same body does not match: the fingerprint is no plain hash.
+      const strangerToken = (await stranger.login(account.email, account.password)).body.access_token
+      expect((await send(stranger, strangerToken)).status).toBe(422)
+    } finally {
+      await Promise.all([rotated.cleanup(), stranger.cleanup()])
+      await before.cleanup()
+    }
+  })
+
+  test('a stored answer that no longer fits the answer schema (an update changed it) is 409 idempotency_key_stale, never a 500', async () => {
+    const key = newKey()
+    expect((await createItem(key, { title: 'before the update' })).status).toBe(201)
+    await ctx.sql`update idempotency_keys set body = (body::jsonb - 'owner_id')::json where key = ${key}`
+    const res = await createItem(key, { title: 'before the update' })
+    expect(res.status).toBe(409)
+    expect(res.body.code).toBe('idempotency_key_stale')
+    // A fingerprint of another length (another algorithm, say) is simply not a match.
+    await ctx.sql`update idempotency_keys set fingerprint = '\\x00' where key = ${key}`
+    expect((await createItem(key, { title: 'before the update' })).status).toBe(422)
   })
 
   test('the document declares the header on every creating operation, and the 201 says when it replays', async () => {

@@ -117,4 +117,14 @@ describe('the document says what the service enforces', () => {
     })
     expect(login.status).toBe(200)
   })
+
+  test('an email that NFC makes longer than 254 characters (each U+0958 becomes two) still logs in as the API answers it', async () => {
+    const email = `${'\u0958'.repeat(240)}${unique()}@b.co`
+    const password = DEFAULT_PASSWORD
+    const signup = await ctx.request('POST', '/users/signup', { json: { email, password } })
+    expect(signup.status).toBe(201)
+    expect([...signup.body.email].length).toBeGreaterThan(254)
+    expect((await ctx.login(signup.body.email, password)).status).toBe(200)
+    expect((await ctx.login(email, password)).status).toBe(200)
+  })
 })

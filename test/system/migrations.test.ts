@@ -28,11 +28,22 @@ describe('migrations', () => {
   test('go up, all the way down, and up again', async () => {
     const up = async () => expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
     const down = async () => expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
-    const all = ['items', 'login_attempts', 'row_counts', 'sessions', 'spent_refresh_tokens', 'users']
+    const all = [
+      'idempotency_keys',
+      'items',
+      'login_attempts',
+      'row_counts',
+      'sessions',
+      'spent_refresh_tokens',
+      'users',
+    ]
+    const beforeKeys = all.filter((table) => table !== 'idempotency_keys')
     await up()
     expect(await tables(scratch.url)).toEqual(all)
     await down()
-    expect(await tables(scratch.url)).toEqual(all)
+    expect(await tables(scratch.url)).toEqual(beforeKeys)
+    await down()
+    expect(await tables(scratch.url)).toEqual(beforeKeys)
     await down()
     expect(await tables(scratch.url)).toEqual(['items', 'login_attempts', 'sessions', 'spent_refresh_tokens', 'users'])
     await down()
@@ -47,7 +58,7 @@ describe('migrations', () => {
 
   test('rows from before the accounts migration keep working (ordinary, active, no name) and are counted', async () => {
     expect((await runDbmate(['--no-dump-schema', 'up'], scratch.url)).exitCode).toBe(0)
-    for (const _ of ['items_per_user', 'row_counts', 'accounts'])
+    for (const _ of ['idempotency_keys', 'items_per_user', 'row_counts', 'accounts'])
       expect((await runDbmate(['--no-dump-schema', 'rollback'], scratch.url)).exitCode).toBe(0)
     const sql = postgres(scratch.url, { max: 1, onnotice: () => {} })
     try {

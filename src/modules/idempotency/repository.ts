@@ -52,7 +52,7 @@ export function createIdempotencyRepository(db: Database) {
       await db.query(
         (sql) => sql`
           insert into idempotency_keys (caller_id, key, fingerprint, body)
-          values (${callerId}, ${key}, ${fingerprint}, ${sql.json(body as Parameters<typeof sql.json>[0])}::json)
+          values (${callerId}, ${key}, ${fingerprint}, ${JSON.stringify(body)}::text::json)
           on conflict (caller_id, key) do update
             set fingerprint = excluded.fingerprint, body = excluded.body, created_at = excluded.created_at
         `,

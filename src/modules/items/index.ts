@@ -2,6 +2,8 @@ import { Elysia } from 'elysia'
 import type { AuthGuard } from '../../http/auth'
 import { ErrorModel, errorResponses, Ok, PageQuery, pageFrom } from '../../http/schema'
 import { LIST, listHeaders } from '../../paging'
+import { type LiveCaller, requireSelfOrSuperuser } from '../../security/access'
+import type { Caller } from '../../security/tokens'
 import { type Idempotency, keyedRequest } from '../idempotency'
 import { createdHeaders, IdempotencyHeaders } from '../idempotency/model'
 import { itemNotFound } from './errors'
@@ -14,10 +16,13 @@ const CAP = 'A user owns at most MAX_ITEMS_PER_USER items (default 10,000): past
 export function itemsRoutes({
   items,
   idempotency,
+  findCaller,
   auth,
 }: {
   items: ItemsRepository
   idempotency: Idempotency
+  /** The caller as the database sees it now: checked before a stored answer is given again. */
+  findCaller: (caller: Caller) => Promise<LiveCaller>
   auth: AuthGuard['plugin']
 }) {
   return new Elysia({ name: 'items', detail: { tags: ['items'] } })
@@ -30,6 +35,10 @@ export function itemsRoutes({
         const { value: item, replayed } = await idempotency.create(
           keyedRequest(headers['idempotency-key'], caller.userId, 'POST /items/', body),
           (db) => items.on(db).createAs(caller, caller.userId, body),
+          {
+            answer: ItemModel.Item,
+            authorize: async () => requireSelfOrSuperuser(await findCaller(caller), caller.userId),
+          },
         )
         Object.assign(set.headers, createdHeaders(`/items/${item.id}`, replayed))
         return status(201, item)
@@ -52,6 +61,10 @@ export function itemsRoutes({
         const { value: item, replayed } = await idempotency.create(
           keyedRequest(headers['idempotency-key'], caller.userId, `POST /users/${params.user_id}/items/`, body),
           (db) => items.on(db).createAs(caller, params.user_id, body),
+          {
+            answer: ItemModel.Item,
+            authorize: async () => requireSelfOrSuperuser(await findCaller(caller), params.user_id),
+          },
         )
         Object.assign(set.headers, createdHeaders(`/items/${item.id}`, replayed))
         return status(201, item)

@@ -1,11 +1,15 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
+import { EMAIL_STORED_MAX_LENGTH } from '../../emails'
 import { text } from '../../http/schema'
 
 export const LoginModel = {
   LoginForm: t.Object(
     {
-      username: text({ maxLength: 320, description: 'The email of the account.' }),
+      username: text({
+        maxLength: EMAIL_STORED_MAX_LENGTH,
+        description: 'The email of the account, as sent at sign-up or as the API answers it.',
+      }),
       password: text({ maxLength: 128 }),
       grant_type: t.Optional(t.String({ pattern: '^password$', description: 'If sent, `password`.' })),
     },

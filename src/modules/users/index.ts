@@ -63,6 +63,7 @@ export function usersRoutes({
         const { value: user, replayed } = await idempotency.create(
           keyedRequest(headers['idempotency-key'], NO_CALLER, 'POST /users/signup', body),
           (db) => users.on(db).register({ email: body.email, hashed_password, full_name: body.full_name }),
+          { answer: UserModel.User },
         )
         Object.assign(set.headers, createdHeaders(`/users/${user.id}`, replayed))
         return status(201, user)
@@ -158,6 +159,7 @@ export function usersRoutes({
         const { value: user, replayed } = await idempotency.create(
           keyedRequest(headers['idempotency-key'], caller.userId, 'POST /users/', body),
           (db) => users.on(db).createAs(caller, { ...fields, hashed_password }),
+          { answer: UserModel.User },
         )
         Object.assign(set.headers, createdHeaders(`/users/${user.id}`, replayed))
         return status(201, user)
