@@ -1,0 +1,108 @@
+// postgres.js 3.4.9 poisons a connection whose socket closes while a write waits for its
+// setImmediate: the cleared timer is left set, so no later write is ever scheduled, and the next
+// connection's startup message is never sent (and would follow the dead query's bytes if it were).
+// Every reconnect then waits out connect_timeout: issue 13's defect 2, 5 s stragglers after a
+// database fault, for minutes. patches/postgres@3.4.9.patch clears both. Here the race happens
+// every time: through postgres.js's `socket` option the test owns the sockets and closes one in
+// the same tick as a query is written to it.
+import { expect, test } from 'bun:test'
+import { EventEmitter } from 'node:events'
+import postgres from 'postgres'
+
+const message = (type: string, body: Buffer = Buffer.alloc(0)) => {
+  const head = Buffer.alloc(5)
+  head.write(type, 0, 'latin1')
+  head.writeUInt32BE(body.length + 4, 1)
+  return Buffer.concat([head, body])
+}
+const READY = message('Z', Buffer.from('I'))
+const STARTED = Buffer.concat([message('R', Buffer.from([0, 0, 0, 0])), READY])
+const ANSWERED = Buffer.concat([
+  message('1'),
+  message('2'),
+  message('n'),
+  message('C', Buffer.from('SELECT 0\0')),
+  READY,
+])
+/** The protocol version a startup message carries after its length: 3.0. */
+const PROTOCOL_3 = 196608
+
+/** A socket as postgres.js uses one, whose reads the test makes and whose writes it keeps. */
+class FakeSocket extends EventEmitter {
+  readonly written: Buffer[] = []
+  readyState = 'open'
+  write(chunk: Uint8Array, done?: () => void) {
+    this.written.push(Buffer.from(chunk))
+    done?.()
+    return true
+  }
+  end() {
+    this.readyState = 'closed'
+  }
+  destroy() {
+    this.readyState = 'closed'
+  }
+  setKeepAlive() {}
+  /** Resolves once `count` writes have been made. */
+  async writes(count: number) {
+    for (let i = 0; i < 100 && this.written.length < count; i++) await Bun.sleep(5)
+    return this.written.length
+  }
+}
+
+test('a socket that closes while a query waits to be written leaves the next connection able to start', async () => {
+  const sockets: FakeSocket[] = []
+  // `socket` is a documented option (for custom transports) that the type declarations lack.
+  const options = {
+    max: 1,
+    fetch_types: false,
+    connect_timeout: 2,
+    backoff: () => 0,
+    socket: () => {
+      const socket = new FakeSocket()
+      sockets.push(socket)
+      return socket
+    },
+  }
+  const sql = postgres('postgres://u@127.0.0.1:1/d', options as postgres.Options<Record<string, never>>)
+  const socketCount = async (count: number) => {
+    for (let i = 0; i < 100 && sockets.length < count; i++) await Bun.sleep(5)
+  }
+  try {
+    // Queries are lazy until awaited: execute() sends them now.
+    const first = sql.unsafe('select 1').execute()
+    await socketCount(1)
+    expect(await sockets[0]!.writes(1)).toBe(1)
+    sockets[0]!.emit('data', STARTED)
+    expect(await sockets[0]!.writes(2)).toBe(2)
+    sockets[0]!.emit('data', ANSWERED)
+    await first
+
+    // Written behind a setImmediate; the socket closes before that runs, as when a terminated
+    // backend's end is read in the same turn of the event loop.
+    const second = sql
+      .unsafe('select 2')
+      .execute()
+      .catch((error: Error) => error)
+    // The query reaches the connection a few microtasks on, and is written only in the next
+    // check phase: in between, the socket closes.
+    for (let i = 0; i < 10; i++) await Promise.resolve()
+    expect(sockets[0]!.written).toHaveLength(2)
+    sockets[0]!.emit('close', false)
+    expect(await second).toBeInstanceOf(Error)
+
+    const third = sql.unsafe('select 3').execute()
+    await socketCount(2)
+    expect(sockets).toHaveLength(2)
+    // The new connection says its startup message first, and nothing of the dead query.
+    expect(await sockets[1]!.writes(1)).toBe(1)
+    expect(sockets[1]!.written[0]!.readUInt32BE(4)).toBe(PROTOCOL_3)
+    expect(Buffer.concat(sockets[1]!.written).includes('select 2')).toBe(false)
+    sockets[1]!.emit('data', STARTED)
+    expect(await sockets[1]!.writes(2)).toBe(2)
+    sockets[1]!.emit('data', ANSWERED)
+    await third
+  } finally {
+    await sql.end({ timeout: 0 })
+  }
+})
