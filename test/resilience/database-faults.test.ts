@@ -74,10 +74,15 @@ interface Answer {
   retryAfter: string | null
   id?: number
   code?: string
+  replayed?: boolean
 }
 
-/** Eight clients creating items until `stop`, each request timed against the test's clock. */
-function writeLoad(baseUrl: string) {
+/**
+ * Eight clients creating items until `stop`, each request timed against the test's clock. Each
+ * create has an Idempotency-Key and is retried with it until it gets a 201, as a careful client
+ * does: a 503 at the deadline may follow a write that committed, and its retry must not add one.
+ */
+function writeLoad(baseUrl: string, run: string) {
   const answers: Answer[] = []
   let running = true
   const writer = async (n: number) => {
@@ -87,8 +92,12 @@ function writeLoad(baseUrl: string) {
       try {
         const res = await fetch(`${baseUrl}/items/`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ title: `w${n}-${i++}` }),
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'idempotency-key': `${run}-${n}-${i}`,
+          },
+          body: JSON.stringify({ title: `${run} w${n}-${i}` }),
           signal: AbortSignal.timeout(15_000),
         })
         const body = (await res.json()) as { id?: number; code?: string }
@@ -97,12 +106,16 @@ function writeLoad(baseUrl: string) {
           ended: performance.now(),
           status: res.status,
           retryAfter: res.headers.get('retry-after'),
-          ...(res.status === 201 ? { id: body.id } : { code: body.code }),
+          ...(res.status === 201
+            ? { id: body.id, replayed: res.headers.get('idempotent-replayed') === 'true' }
+            : { code: body.code }),
         })
         // Refused requests come back at once: a pause keeps the load steady rather than spinning.
-        if (res.status !== 201) await Bun.sleep(50)
-      } catch {
-        answers.push({ started, ended: performance.now(), status: 0, retryAfter: null })
+        if (res.status === 201) i++
+        else await Bun.sleep(50)
+      } catch (error) {
+        answers.push({ started, ended: performance.now(), status: 0, retryAfter: null, code: String(error) })
+        await Bun.sleep(50)
       }
     }
   }
@@ -123,6 +136,8 @@ interface FaultReport {
   acknowledged: number
   lost: number
   refused: number
+  /** Retries answered with the stored 201 of a create whose first answer was lost. */
+  replayed: number
   slowestMs: number
   recoveryMs: number
   stragglers: number
@@ -134,7 +149,8 @@ const reports: FaultReport[] = []
  * fault that leaves it up), then judges every answer.
  */
 async function underLoad(name: string, fault: () => Promise<void>): Promise<FaultReport> {
-  const load = writeLoad(service.url)
+  const run = crypto.randomUUID().slice(0, 8)
+  const load = writeLoad(service.url, run)
   await Bun.sleep(1000)
   const faultAt = performance.now()
   await fault()
@@ -142,7 +158,9 @@ async function underLoad(name: string, fault: () => Promise<void>): Promise<Faul
   await Bun.sleep(AFTER_MS)
   const answers = await load.stop()
 
-  const acknowledged = answers.filter((a) => a.status === 201).map((a) => a.id!)
+  const acknowledged = [...new Set(answers.filter((a) => a.status === 201).map((a) => a.id!))]
+  const duplicated = await admin`
+    select title from items where title like ${`${run} %`} group by title having count(*) > 1`
   const present = await admin<{ id: string }[]>`select id from items where id = any(${acknowledged})`
   const firstAfter = answers.filter((a) => a.status === 201 && a.started >= backAt).sort((a, b) => a.ended - b.ended)[0]
   const late = answers.filter(
@@ -154,6 +172,7 @@ async function underLoad(name: string, fault: () => Promise<void>): Promise<Faul
     acknowledged: acknowledged.length,
     lost: acknowledged.length - present.length,
     refused: answers.filter((a) => a.status !== 201).length,
+    replayed: answers.filter((a) => a.replayed).length,
     slowestMs: Math.round(Math.max(...answers.map((a) => a.ended - a.started))),
     recoveryMs: firstAfter ? Math.round(firstAfter.ended - backAt) : Number.POSITIVE_INFINITY,
     stragglers: late.length,
@@ -165,14 +184,23 @@ async function underLoad(name: string, fault: () => Promise<void>): Promise<Faul
       `  late: ${JSON.stringify(late.map((a) => ({ at: Math.round(a.started - backAt), ms: Math.round(a.ended - a.started), status: a.status, code: a.code })))}`,
     )
 
-  // Whatever was refused was refused as the contract says: 503 with Retry-After, never a hang or a 500.
-  const badRefusals = answers.filter((a) => a.status !== 201 && !(a.status === 503 && a.retryAfter !== null))
+  // Whatever was refused was refused as the contract says: 503 with Retry-After (or 409 while a
+  // retry's first attempt still runs), never a hang or a 500.
+  const badRefusals = answers.filter(
+    (a) =>
+      a.status !== 201 &&
+      !(a.status === 503 && a.retryAfter !== null) &&
+      !(a.status === 409 && a.code === 'idempotency_key_in_progress'),
+  )
+  if (badRefusals.length > 0) console.log(service.output.slice(-40).join('\n'))
   expect(badRefusals.map((a) => a.status)).toEqual([])
   expect(report.lost).toBe(0)
+  expect(duplicated.map((row) => row.title)).toEqual([])
   expect(report.slowestMs).toBeLessThanOrEqual(ANSWER_BOUND_MS)
   expect(report.recoveryMs).toBeLessThanOrEqual(RECOVERY_BOUND_MS)
   expect(report.stragglers).toBe(0)
   expect(report.acknowledged).toBeGreaterThan(0)
+  if (service.process.exitCode !== null) console.log(service.output.slice(-30).join('\n'))
   expect(service.process.exitCode).toBeNull()
   return report
 }

@@ -50,7 +50,8 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-test('a socket that closes while a query waits to be written leaves the next connection able to start', async () => {
+/** A pool of one connection over FakeSockets, which the test answers. */
+function fakePool() {
   const sockets: FakeSocket[] = []
   // `socket` is a documented option (for custom transports) that the type declarations lack.
   const options = {
@@ -68,6 +69,17 @@ test('a socket that closes while a query waits to be written leaves the next con
   const socketCount = async (count: number) => {
     for (let i = 0; i < 100 && sockets.length < count; i++) await Bun.sleep(5)
   }
+  /** Waits for the `count`th write on socket `n` and answers it with `reply`. */
+  const answer = async (n: number, count: number, reply: Buffer) => {
+    await socketCount(n + 1)
+    expect(await sockets[n]!.writes(count)).toBe(count)
+    sockets[n]!.emit('data', reply)
+  }
+  return { sql, sockets, socketCount, answer }
+}
+
+test('a socket that closes while a query waits to be written leaves the next connection able to start', async () => {
+  const { sql, sockets, socketCount } = fakePool()
   try {
     // Queries are lazy until awaited: execute() sends them now.
     const first = sql.unsafe('select 1').execute()
@@ -103,6 +115,34 @@ test('a socket that closes while a query waits to be written leaves the next con
     sockets[1]!.emit('data', ANSWERED)
     await third
   } finally {
+    await sql.end({ timeout: 0 })
+  }
+})
+
+test('a transaction whose connection closes fails, and nothing of it is written afterwards (no crash)', async () => {
+  const { sql, sockets, answer } = fakePool()
+  const uncaught: unknown[] = []
+  const record = (error: unknown) => uncaught.push(error)
+  process.on('uncaughtException', record)
+  try {
+    const transaction = sql.begin((tx) => tx.unsafe('select 1')).catch((error: Error) => error)
+    await answer(0, 1, STARTED)
+    await answer(0, 2, ANSWERED) // begin
+    expect(await sockets[0]!.writes(3)).toBe(3) // select 1, in flight
+    sockets[0]!.emit('close', false)
+    const failed = await transaction
+    expect(failed).toBeInstanceOf(Error)
+    expect((failed as Error & { code?: string }).code).toBe('CONNECTION_CLOSED')
+    await Bun.sleep(50)
+    expect(uncaught).toEqual([])
+    // The connection starts afresh for the next query, with its startup message first.
+    const next = sql.unsafe('select 2').execute()
+    await answer(1, 1, STARTED)
+    expect(sockets[1]!.written[0]!.readUInt32BE(4)).toBe(PROTOCOL_3)
+    await answer(1, 2, ANSWERED)
+    await next
+  } finally {
+    process.off('uncaughtException', record)
     await sql.end({ timeout: 0 })
   }
 })
