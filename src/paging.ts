@@ -6,10 +6,12 @@
 export const DEFAULT_PAGE_LIMIT = 100
 export const MAX_PAGE_LIMIT = 100
 
-export type Page = { limit: string } & (
-  | { offset: string; afterId?: undefined }
-  | { afterId: string; offset?: undefined }
-)
+/** `offset` rows skipped, after the row `afterId` when there is a cursor. */
+export interface Page {
+  limit: string
+  offset: string
+  afterId?: string
+}
 
 export interface PageParameters {
   offset?: string
@@ -18,11 +20,11 @@ export interface PageParameters {
   limit?: string
 }
 
-/** The page a list request asks for, with the defaults; `after_id` wins (the edge refuses both at once). */
+/** The page a list request asks for, with the defaults: with a cursor and an offset, the offset counts from the cursor. */
 export function pageOf(query: PageParameters): Page {
   const limit = query.limit ?? String(DEFAULT_PAGE_LIMIT)
-  if (query.after_id !== undefined) return { afterId: query.after_id, limit }
-  return { offset: query.offset ?? query.skip ?? '0', limit }
+  const offset = query.offset ?? query.skip ?? '0'
+  return query.after_id === undefined ? { limit, offset } : { limit, offset, afterId: query.after_id }
 }
 
 /** A page of a list, and how many rows the whole list has. */

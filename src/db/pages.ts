@@ -7,11 +7,11 @@ import type { Queryable } from './database'
 export const afterCursor = (sql: Queryable, page: Page, column: string) =>
   page.afterId === undefined ? sql`` : sql`and ${sql(column)} > ${page.afterId}`
 
-/** `order by <columns> offset .. limit ..`, or without the offset for a cursor page. */
+/** `order by <columns> offset .. limit ..`; a cursor page without an offset has none (one plan for the common case). */
 export const pageWindow = (sql: Queryable, page: Page, columns: string | string[]) =>
-  page.afterId === undefined
-    ? sql`order by ${sql(columns)} offset ${page.offset} limit ${page.limit}`
-    : sql`order by ${sql(columns)} limit ${page.limit}`
+  page.afterId !== undefined && page.offset === '0'
+    ? sql`order by ${sql(columns)} limit ${page.limit}`
+    : sql`order by ${sql(columns)} offset ${page.offset} limit ${page.limit}`
 
 /**
  * A page as a caller-scoped list statement returns it (one row per listed row, or a single row

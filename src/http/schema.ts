@@ -4,8 +4,8 @@
 import { FormatRegistry, Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import { codePoints, isEmail, normaliseEmail } from '../emails'
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page, type PageParameters, pageOf } from '../paging'
-import { ERROR_CODES, ValidationFailedError } from './errors'
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../paging'
+import { ERROR_CODES } from './errors'
 
 export const INT64_MAX = 9223372036854775807n
 /** Canonical integer syntax; anything else is an `int_parsing` error. */
@@ -114,7 +114,7 @@ export const PageQuery = t.Object({
       minimum: 0n,
       maximum: INT64_MAX,
       description:
-        'The rows after this id (a cursor: as fast deep in the list as at its start; the `Link` header gives the next page). Not with `offset`.',
+        'The rows after this id (a cursor: as fast deep in the list as at its start; the `Link` header gives the next page). With `offset`, that many of them are skipped first.',
     }),
   ),
   limit: t.Optional(
@@ -125,16 +125,6 @@ export const PageQuery = t.Object({
     }),
   ),
 })
-
-/** The page a list request asks for; a cursor and an offset at once are a 422. */
-export function pageFrom(query: PageParameters): Page {
-  if (query.after_id !== undefined && (query.offset !== undefined || query.skip !== undefined)) {
-    throw new ValidationFailedError([
-      { loc: ['query', 'after_id'], msg: 'Use either after_id or offset (skip), not both', type: 'value_error' },
-    ])
-  }
-  return pageOf(query)
-}
 
 // Elysia's UnionEnum adds a `default` (for its request-side error messages); a response field needs none.
 const ErrorCodeSchema = t.UnionEnum(ERROR_CODES, {

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { AuthGuard } from '../../http/auth'
-import { ErrorModel, errorResponses, Ok, PageQuery, pageFrom } from '../../http/schema'
-import { LIST, listHeaders } from '../../paging'
+import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
+import { LIST, listHeaders, pageOf } from '../../paging'
 import { type LiveCaller, requireSelfOrSuperuser } from '../../security/access'
 import type { Caller } from '../../security/tokens'
 import { type Idempotency, keyedRequest } from '../idempotency'
@@ -85,7 +85,7 @@ export function itemsRoutes({
     .get(
       '/users/:user_id/items/',
       async ({ caller, params, query, set }) => {
-        const page = pageFrom(query)
+        const page = pageOf(query)
         const list = await items.listOwnedAs(caller, params.user_id, page)
         Object.assign(set.headers, listHeaders(`/users/${params.user_id}/items/`, page, list))
         return list.rows
@@ -107,7 +107,7 @@ export function itemsRoutes({
     .get(
       '/items/',
       async ({ caller, query, set }) => {
-        const page = pageFrom(query)
+        const page = pageOf(query)
         const list = await items.listAs(caller, page)
         Object.assign(set.headers, listHeaders('/items/', page, list))
         return list.rows

@@ -2,8 +2,8 @@ import { Elysia } from 'elysia'
 import { RejectedError } from '../../errors'
 import type { AuthGuard } from '../../http/auth'
 import { ValidationFailedError } from '../../http/errors'
-import { ErrorModel, errorResponses, Ok, PageQuery, pageFrom } from '../../http/schema'
-import { LIST, listHeaders } from '../../paging'
+import { ErrorModel, errorResponses, Ok, PageQuery } from '../../http/schema'
+import { LIST, listHeaders, pageOf } from '../../paging'
 import { type LiveCaller, requireSuperuser } from '../../security/access'
 import type { PasswordHasher } from '../../security/passwords'
 import type { Caller } from '../../security/tokens'
@@ -179,7 +179,7 @@ export function usersRoutes({
     .get(
       '/users/',
       async ({ caller, query, set }) => {
-        const page = pageFrom(query)
+        const page = pageOf(query)
         const list = await users.listAs(caller, page)
         Object.assign(set.headers, listHeaders('/users/', page, list))
         return list.rows

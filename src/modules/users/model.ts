@@ -60,7 +60,11 @@ export const UserModel = {
       email: t.Optional(Email),
       current_password: t.Optional(currentPassword),
     },
-    { description: 'Fields of your own account to change; a new email needs `current_password` too.' },
+    {
+      description: 'Fields of your own account to change; a new email needs `current_password` too.',
+      // Checked by the route (a 422 naming current_password); stated here so clients know it.
+      dependentRequired: { email: ['current_password'] },
+    },
   ),
   UpdatePassword: t.Object(
     { current_password: currentPassword, new_password: password },
