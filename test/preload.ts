@@ -16,6 +16,9 @@ import { applyMigrations } from '../src/db/migrations'
 import { startEmbeddedPostgres } from '../src/embedded-postgres'
 import { createLogger } from '../src/logger'
 import { within } from '../src/timing'
+import { printReport } from './support/resilience-report'
+
+afterAll(printReport)
 
 /** How long an interrupted run waits for its cluster to stop before exiting anyway (the next run's sweep removes it then). */
 const STOP_ON_SIGNAL_MS = 5_000

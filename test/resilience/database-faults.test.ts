@@ -14,6 +14,7 @@ import type { EmbeddedPostgres } from '../../src/embedded-postgres'
 import { clusterKit } from '../embedded-postgres/support'
 import { silentLogger } from '../support/context'
 import { unusedPort } from '../support/ports'
+import { report as reportRow } from '../support/resilience-report'
 import { type RunningService, spawnService } from '../support/service'
 
 setDefaultTimeout(120_000)
@@ -178,6 +179,18 @@ async function underLoad(name: string, fault: () => Promise<void>): Promise<Faul
     stragglers: late.length,
   }
   reports.push(report)
+  reportRow('Database faults under 8 writers (test/resilience/database-faults.test.ts)', {
+    fault: name,
+    requests: report.requests,
+    acknowledged: report.acknowledged,
+    lost: report.lost,
+    duplicated: duplicated.length,
+    refused: report.refused,
+    'replayed 201': report.replayed,
+    'slowest ms': report.slowestMs,
+    'first 201 after back, ms': report.recoveryMs,
+    late: report.stragglers,
+  })
   console.log(`${name}: ${JSON.stringify({ ...report, downMs: Math.round(backAt - faultAt) })}`)
   if (late.length > 0)
     console.log(
@@ -242,7 +255,6 @@ afterAll(async () => {
     await service.exited
   }
   await admin?.end({ timeout: 1 })
-  if (reports.length > 0) console.table(reports)
 })
 
 describe('database faults under a steady write load', () => {

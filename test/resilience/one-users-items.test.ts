@@ -5,6 +5,7 @@
 // would walk the primary key past the whole hoard.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { type Account, createTestContext } from '../support/context'
+import { report } from '../support/resilience-report'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 
 setDefaultTimeout(120_000)
@@ -66,6 +67,11 @@ describe('one user with a hoard of items', () => {
     expect(res.body.items_count).toBe(HOARD)
     expect(res.body.items).toHaveLength(100)
     expect(res.text.length).toBeLessThan(20_000)
+    report('One user with 200,000 items (test/resilience/one-users-items.test.ts)', {
+      "other users' reads, after/before": Number((after / before).toFixed(2)),
+      "the hoarder's answer, bytes": res.text.length,
+      items_count: res.body.items_count,
+    })
 
     // Every item is still reachable, a page at a time, deep pages included.
     const lastIds = await ctx.sql<{ id: string }[]>`

@@ -11,6 +11,7 @@ import fc from 'fast-check'
 import { createPasswordHasher } from '../../src/security/passwords'
 import { type Account, createTestContext, type TestContext, type TestUser } from '../support/context'
 import { OpenApiDocument, type Schema } from '../support/openapi'
+import { report } from '../support/resilience-report'
 import { SchemaSampler } from '../support/schema-arbitrary'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
 
@@ -331,7 +332,8 @@ describe('the OpenAPI document, fuzzed', () => {
     }
     console.log(`answers by status: ${JSON.stringify(Object.fromEntries([...byStatus].sort(([a], [b]) => a - b)))}`)
     const table = CHECKS.map((check) => ({ check, failures: failures.get(check)?.count ?? 0 }))
-    console.table(table)
+    for (const row of table)
+      report(`OpenAPI fuzzing: ${sent} requests, FUZZ_SEED=${SEED} (test/resilience/openapi-fuzz.test.ts)`, row)
     for (const [check, { first }] of failures) console.log(`first ${check}: ${first}`)
     expect(sent).toBe(CASES)
     // The cases reached past validation: most operations answered with success some of the time.
