@@ -1,7 +1,10 @@
-// Clients that lie about their bodies, or hold connections open doing nothing, get a clean 4xx
-// or are left waiting alone: never a 5xx, never a service too busy to say it is ready.
+// Clients that send garbage, lie about their bodies, trickle them, or hold connections open doing
+// nothing get a clean 4xx or are cut off: never a 5xx, never a service too busy to say it is ready,
+// never memory taken for a body that is refused.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { databaseUrl } from '../support/context'
+import { report } from '../support/resilience-report'
 import { type RunningService, rawHttp, spawnService } from '../support/service'
 
 setDefaultTimeout(60_000)
@@ -63,6 +66,111 @@ describe('idle connections', () => {
       expect(performance.now() - started).toBeLessThan(1000)
     } finally {
       for (const socket of idle) socket.end()
+    }
+  })
+})
+
+/** The service's resident memory, in MiB, from /proc. */
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(status.match(/^VmRSS:\s+(\d+) kB/m)![1]) / 1024
+}
+
+describe('malformed bodies', () => {
+  const post = (
+    body: string | Uint8Array | ReadableStream<Uint8Array>,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) => fetch(`${service.url}/users/signup`, { method: 'POST', headers, body })
+
+  test('the wrong media type is 415, bytes that are not UTF-8 are 400, JSON nested 100,000 deep is 422', async () => {
+    const typed = await post('{"email":"a@b.co","password":"long enough"}', { 'content-type': 'text/plain' })
+    expect(typed.status).toBe(415)
+    expect(((await typed.json()) as { code: string }).code).toBe('unsupported_media_type')
+
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode('{"email":"a@b.co","password":"'),
+      0xff,
+      0xfe,
+      0x22,
+      0x7d,
+    ])
+    const notUtf8 = await post(bytes)
+    expect(notUtf8.status).toBe(400)
+    expect(((await notUtf8.json()) as { code: string }).code).toBe('malformed_body')
+
+    const started = performance.now()
+    const deep = await post(`{"email":"a@b.co","password":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)
+    expect(deep.status).toBe(422)
+    expect(performance.now() - started).toBeLessThan(2000)
+    expect((await fetch(`${service.url}/livez`)).status).toBe(200)
+  })
+
+  test('a 16 MiB body is 413, announced or streamed, and the service does not take the memory for it', async () => {
+    const before = rssMiB(service.process.pid)
+    const big = new Uint8Array(16 * 1024 * 1024).fill(0x20)
+    const announced = await post(big)
+    expect(announced.status).toBe(413)
+    expect(((await announced.json()) as { code: string }).code).toBe('body_too_large')
+    // Without a length, in chunks: refused once past MAX_BODY_BYTES, not after reading it all.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 16; i++) controller.enqueue(big.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024))
+        controller.close()
+      },
+    })
+    const streamed = await post(chunks)
+    expect(streamed.status).toBe(413)
+    const after = rssMiB(service.process.pid)
+    report('Malformed input (test/resilience/abuse.test.ts)', {
+      case: '16 MiB bodies, announced and streamed',
+      status: 413,
+      'RSS before, MiB': Math.round(before),
+      'RSS after, MiB': Math.round(after),
+    })
+    expect(after - before).toBeLessThan(16)
+  })
+
+  test('a body sent a byte a second is cut off within IDLE_TIMEOUT_SECONDS', async () => {
+    // The shortest idle timeout the other deadlines allow (checked at start).
+    const slow = await spawnService({
+      env: {
+        DATABASE_URL: databaseUrl(),
+        IDLE_TIMEOUT_SECONDS: '8',
+        PASSWORD_HASH_QUEUE_TIMEOUT_MS: '500',
+        DATABASE_QUEUE_TIMEOUT_MS: '500',
+        DATABASE_QUERY_TIMEOUT_MS: '1000',
+      },
+    })
+    try {
+      const { hostname, port } = new URL(slow.url)
+      let closedAt = 0
+      const started = performance.now()
+      const socket = await Bun.connect({
+        hostname,
+        port: Number(port),
+        socket: {
+          data() {},
+          close() {
+            closedAt = performance.now()
+          },
+          error() {},
+        },
+      })
+      socket.write(
+        'POST /users/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
+      )
+      for (let i = 0; i < 15 && closedAt === 0; i++) {
+        socket.write('{')
+        await Bun.sleep(1000)
+      }
+      socket.end()
+      expect(closedAt).toBeGreaterThan(0)
+      expect(closedAt - started).toBeLessThan(9000)
+      const ready = await fetch(`${slow.url}/readyz`)
+      expect(ready.status).toBe(200)
+    } finally {
+      slow.process.kill('SIGTERM')
+      await slow.exited
     }
   })
 })
