@@ -10,6 +10,7 @@ import { parseBody } from './http/body'
 import { createClientAddress } from './http/client-address'
 import { corsFor } from './http/cors'
 import { errorHandler } from './http/error-handler'
+import { withInflightLimit } from './http/inflight'
 import { withRequestLog } from './http/request-log'
 import { createRouteLookup, type RouteLookup } from './http/route-lookup'
 import { withSecurityHeaders } from './http/security-headers'
@@ -107,9 +108,12 @@ export function createApp({
   const documented = app.use(docs(app))
 
   routes = createRouteLookup(documented.routes)
-  // Every caller of `handle` (the server, tests, an Eden client) gets request ids, access lines and
-  // the security headers.
-  documented.handle = withRequestLog(withSecurityHeaders(documented.handle), logger)
+  // Every caller of `handle` (the server, tests, an Eden client) gets request ids, access lines, the
+  // security headers and the bound on requests in flight.
+  documented.handle = withRequestLog(
+    withSecurityHeaders(withInflightLimit(documented.handle, config.maxInflight)),
+    logger,
+  )
   return documented
 }
 

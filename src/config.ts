@@ -66,6 +66,8 @@ export interface Config {
   workers: number
   logLevel: LogLevel
   maxBodyBytes: number
+  /** Requests in flight at most; beyond, 503 at once (the probes excepted). 0: no bound. */
+  maxInflight: number
   /** Browser origins that may call the API (CORS); `*` for any; empty: none, and OPTIONS is 405. */
   corsOrigins: string[]
   idleTimeoutSeconds: number
@@ -207,6 +209,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     workers,
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     maxBodyBytes: read.int('MAX_BODY_BYTES', MiB, 1, 64 * MiB),
+    maxInflight: read.int('MAX_INFLIGHT', 128, 0, 100_000),
     corsOrigins: read.origins('CORS_ORIGINS'),
     idleTimeoutSeconds: read.int('IDLE_TIMEOUT_SECONDS', 30, 1, 255),
     drainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', production ? 5 : 0, 0, 300),

@@ -14,7 +14,14 @@ export const DOMAIN_ERROR_CODES = {
   unauthenticated: ['not_authenticated', 'invalid_token', 'invalid_refresh_token'],
   forbidden: ['forbidden', 'registration_closed', 'cannot_delete_self'],
   rateLimited: ['rate_limited'],
-  unavailable: ['database_unavailable', 'database_busy', 'database_timeout', 'hashing_busy', 'shutting_down'],
+  unavailable: [
+    'database_unavailable',
+    'database_busy',
+    'database_timeout',
+    'hashing_busy',
+    'shutting_down',
+    'overloaded',
+  ],
 } as const
 
 type CodesOf<K extends keyof typeof DOMAIN_ERROR_CODES> = (typeof DOMAIN_ERROR_CODES)[K][number]

@@ -1,0 +1,50 @@
+// MAX_INFLIGHT: past that many requests in flight, a request is 503 `overloaded` with Retry-After
+// at once, before any work; the probes still answer; once the load passes, requests are served.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type Account, createTestContext } from '../support/context'
+import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
+import { waitFor } from '../support/wait'
+
+let scratch: ScratchDatabase
+let ctx: ReturnType<typeof createTestContext>
+let account: Account
+beforeAll(async () => {
+  // Its own database: the test holds a table lock that would stall every other file.
+  scratch = await createScratchDatabase({ migrated: true })
+  ctx = createTestContext({ url: scratch.url, env: { MAX_INFLIGHT: '2' } })
+  account = await ctx.account()
+})
+afterAll(async () => {
+  await ctx?.cleanup()
+  await scratch?.drop()
+})
+
+describe('MAX_INFLIGHT', () => {
+  test('a request beyond the bound is refused at once; probes answer; the bound frees as requests end', async () => {
+    const released = Promise.withResolvers<void>()
+    const lock = ctx.sql.begin(async (tx) => {
+      await tx`lock table items in access exclusive mode`
+      await released.promise
+    })
+    await waitFor('the lock', () => exclusivelyLocked(ctx.sql, 'items'))
+    const held = [1, 2].map(() => ctx.request('GET', '/items/', { token: account.token }))
+    await waitFor('both requests to wait on the lock', async () => (await serviceQueriesWaitingForLock(ctx.sql)) === 2)
+
+    const started = performance.now()
+    const refused = await ctx.request('GET', '/items/', { token: account.token })
+    expect(performance.now() - started).toBeLessThan(100)
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    expect(refused.body).toEqual({ detail: 'The service is at capacity, try again', code: 'overloaded' })
+    // Refused before any work: not even the token was looked at.
+    expect((await ctx.request('POST', '/items/', { json: { title: 'shed' } })).status).toBe(503)
+    expect((await ctx.request('GET', '/livez')).status).toBe(200)
+    expect((await ctx.request('GET', '/readyz')).status).toBe(200)
+
+    released.resolve()
+    await lock
+    expect((await Promise.all(held)).map((res) => res.status)).toEqual([200, 200])
+    expect((await ctx.request('GET', '/items/', { token: account.token })).status).toBe(200)
+  })
+})
