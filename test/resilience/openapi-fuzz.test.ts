@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats'
 import fc from 'fast-check'
+import { createLogger } from '../../src/logger'
 import { createPasswordHasher } from '../../src/security/passwords'
 import { type Account, createTestContext, type TestContext, type TestUser } from '../support/context'
 import { OpenApiDocument, type Schema } from '../support/openapi'
@@ -72,12 +73,16 @@ let user: Account
 const pools = { user_id: [] as number[], item_id: [] as number[], session_id: [] as string[] }
 const failures = new Map<Check, { count: number; first: string }>()
 let sent = 0
+/** Every line the service logged during the run, and the secrets none of them may hold. */
+const logLines: string[] = []
+const secrets = new Set<string>()
 
 beforeAll(async () => {
   scratch = await createScratchDatabase({ migrated: true })
   ctx = createTestContext({
     url: scratch.url,
     passwords: (config) => createPasswordHasher(config.passwordHash, cheapArgon2id),
+    logger: createLogger({ level: 'debug', json: true, write: (line) => logLines.push(line) }),
   })
   const doc = (await ctx.request('GET', '/openapi.json')).body as Schema
   api = new OpenApiDocument(doc)
@@ -227,6 +232,11 @@ async function requestOf(c: Case): Promise<{
     const schema = Object.values((op.requestBody?.content ?? {}) as Record<string, Schema>)[0]!.schema
     body = fc.sample(sampler.invalid(schema), { numRuns: 1, seed: c.pick })[0]
   }
+  // Passwords long and odd enough not to occur in a log line by chance.
+  if (body !== null && typeof body === 'object')
+    for (const [name, value] of Object.entries(body))
+      if (/password/.test(name) && typeof value === 'string' && value.length >= 12 && /[^a-z/]/.test(value))
+        secrets.add(value)
   const contents = Object.keys(op.requestBody?.content ?? {})
   const form = contents[0] === 'application/x-www-form-urlencoded'
   const init: NonNullable<Parameters<TestContext['request']>[2]> = { headers }
@@ -336,6 +346,18 @@ describe('the OpenAPI document, fuzzed', () => {
       report(`OpenAPI fuzzing: ${sent} requests, FUZZ_SEED=${SEED} (test/resilience/openapi-fuzz.test.ts)`, row)
     for (const [check, { first }] of failures) console.log(`first ${check}: ${first}`)
     expect(sent).toBe(CASES)
+    // Nothing secret reached the log: no password sent, no token, no hash, not the database's password.
+    for (const account of [superuser, user]) secrets.add(account.token).add(account.refreshToken).add(account.password)
+    secrets.add('$argon2').add(decodeURIComponent(new URL(scratch.url).password))
+    const log = logLines.join('\n')
+    expect(logLines.length).toBeGreaterThan(CASES)
+    expect(secrets.size).toBeGreaterThan(100)
+    const leaked = [...secrets].filter((secret) => log.includes(secret))
+    report(`OpenAPI fuzzing: ${sent} requests, FUZZ_SEED=${SEED} (test/resilience/openapi-fuzz.test.ts)`, {
+      check: `no secret in the log (${secrets.size} secrets, ${logLines.length} lines)`,
+      failures: leaked.length,
+    })
+    expect(leaked.map((secret) => secret.slice(0, 4))).toEqual([])
     // The cases reached past validation: most operations answered with success some of the time.
     expect([...byStatus.keys()].some((status) => status === 201)).toBe(true)
     expect([...byStatus.keys()].some((status) => status === 200)).toBe(true)

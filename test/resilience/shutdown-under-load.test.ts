@@ -16,6 +16,7 @@ let service: RunningService
 let admin: postgres.Sql
 let token: string
 let userId: number
+let password: string
 
 beforeAll(async () => {
   admin = postgres(databaseUrl(), { max: 1, onnotice: () => {} })
@@ -28,7 +29,8 @@ beforeAll(async () => {
       MAX_ITEMS_PER_USER: '1000000',
     },
   })
-  const credentials = { email: `drain-${crypto.randomUUID()}@example.com`, password: 'drained-but-not-lost' }
+  password = `drained-${crypto.randomUUID()}`
+  const credentials = { email: `drain-${crypto.randomUUID()}@example.com`, password }
   const signup = await fetch(`${service.url}/users/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -124,6 +126,12 @@ describe('SIGTERM under load', () => {
     expect(unanswered.filter((title) => stored.has(title))).toEqual([])
     expect(stored.size).toBe(created.length)
     expect(exitCode).toBe(0)
+    const log = service.output.join('\n')
+    for (const secret of [token, password, '$argon2', decodeURIComponent(new URL(databaseUrl()).password)])
+      expect({ secret: secret.slice(0, 4), logged: log.includes(secret) }).toEqual({
+        secret: secret.slice(0, 4),
+        logged: false,
+      })
     expect(exitedAfter).toBeLessThan((DRAIN_SECONDS + SHUTDOWN_TIMEOUT_SECONDS) * 1000)
   })
 })
