@@ -167,7 +167,7 @@ async function main() {
     const loadGenerator = usesWrk() ? 'wrk (2 threads)' : 'autocannon'
     progress(`service, minimal handler and HTTP ceiling listening; load by ${loadGenerator}`)
 
-    if (soak) return await soakRun(service, auth, soak)
+    if (soak) return await soakRun(service, http, auth, soak)
 
     const rows: Row[] = []
     let minimalUsersRps: number | undefined
@@ -290,8 +290,19 @@ async function mixed(service: Server, auth: BenchAuth, anchorRps: number): Promi
 }
 
 /** The mixed reads and writes for `total` seconds, the service's RSS sampled every 5 s. */
-async function soakRun(service: Server, auth: BenchAuth, total: number) {
+/** The soak's windows: throughput is compared between them. */
+const SOAK_WINDOW_SECONDS = 30
+
+/**
+ * Mixed reads and writes flat out for `total` seconds, in windows of SOAK_WINDOW_SECONDS: RSS every
+ * 5 s, and each window's requests/s. The HTTP ceiling, measured before and after, tells the machine's
+ * drift from the service's: if both fall alike, the machine slowed down.
+ */
+async function soakRun(service: Server, http: Server, auth: BenchAuth, total: number) {
   const { reads, writes } = await mixedWorkloads(auth)
+  const control = () => runLoad({ url: http.url, workload: reads, connections: CONNECTIONS, seconds: 5 })
+  const before = await control()
+  progress(`HTTP ceiling before: ${summary(before)}`)
   const samples: { at: number; rssMiB: number }[] = []
   const began = performance.now()
   const timer = setInterval(() => {
@@ -299,20 +310,37 @@ async function soakRun(service: Server, auth: BenchAuth, total: number) {
     samples.push({ at: (performance.now() - began) / 1000, rssMiB: rss })
     progress(`soak ${samples.at(-1)!.at.toFixed(0)} s: RSS ${rss.toFixed(0)} MiB`)
   }, 5000)
-  const [r, w] = await Promise.all([
-    runLoad({ url: service.url, workload: reads, connections: 58, seconds: total }),
-    runLoad({ url: service.url, workload: writes, connections: 6, seconds: total }),
-  ])
+  const windows: { at: number; reads: LoadResult; writes: LoadResult }[] = []
+  for (let at = 0; at < total; at += SOAK_WINDOW_SECONDS) {
+    const seconds = Math.min(SOAK_WINDOW_SECONDS, total - at)
+    const [r, w] = await Promise.all([
+      runLoad({ url: service.url, workload: reads, connections: 58, seconds }),
+      runLoad({ url: service.url, workload: writes, connections: 6, seconds }),
+    ])
+    windows.push({ at, reads: r, writes: w })
+    progress(`soak window at ${at} s: reads ${summary(r)}; writes ${summary(w)}`)
+  }
   clearInterval(timer)
+  const after = await control()
+  progress(`HTTP ceiling after: ${summary(after)}`)
   const afterMinute = samples.filter((s) => s.at >= 60)
   const first = afterMinute[0]?.rssMiB ?? 0
   const peak = Math.max(...samples.map((s) => s.rssMiB))
   const last = samples.at(-1)?.rssMiB ?? 0
+  const change = (from: number, to: number) => `${to >= from ? '+' : ''}${(((to - from) / from) * 100).toFixed(1)}%`
+  const [firstWindow, lastWindow] = [windows[0]!, windows.at(-1)!]
   const report = [
-    `# Soak: ${total} s of mixed reads and writes`,
+    `# Soak: ${total} s of mixed reads and writes, flat out`,
     '',
-    `reads ${summary(r)}; writes ${summary(w)}`,
     `RSS: peak ${peak.toFixed(0)} MiB; at 60 s ${first.toFixed(0)} MiB, at the end ${last.toFixed(0)} MiB (growth after the first minute: ${(last - first).toFixed(0)} MiB)`,
+    `Reads: ${firstWindow.reads.rps.toFixed(0)} req/s in the first window, ${lastWindow.reads.rps.toFixed(0)} in the last (${change(firstWindow.reads.rps, lastWindow.reads.rps)}); the HTTP ceiling on the same machine went from ${before.rps.toFixed(0)} to ${after.rps.toFixed(0)} req/s (${change(before.rps, after.rps)}).`,
+    '',
+    '| window (s) | reads req/s | reads p99 ms | writes req/s | errors |',
+    '|---:|---:|---:|---:|---:|',
+    ...windows.map(
+      (w) =>
+        `| ${w.at}-${w.at + SOAK_WINDOW_SECONDS} | ${w.reads.rps.toFixed(0)} | ${w.reads.p99.toFixed(1)} | ${w.writes.rps.toFixed(0)} | ${w.reads.errors + w.writes.errors} |`,
+    ),
     '',
     '| s | RSS MiB |',
     '|---:|---:|',
