@@ -17,7 +17,8 @@ export const requestIdOf = (request: Request): string | undefined => ids.get(req
 export type Handle = (request: Request) => Promise<Response>
 
 /** The request's path, without its query: what the access line names. */
-function pathOf(url: string): string {
+/** The path of a request's URL, without its query. */
+export function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2)
   if (start === -1) return '/'
   const query = url.indexOf('?', start)

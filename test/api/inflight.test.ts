@@ -29,21 +29,26 @@ describe('MAX_INFLIGHT', () => {
     })
     await waitFor('the lock', () => exclusivelyLocked(ctx.sql, 'items'))
     const held = [1, 2].map(() => ctx.request('GET', '/items/', { token: account.token }))
-    await waitFor('both requests to wait on the lock', async () => (await serviceQueriesWaitingForLock(ctx.sql)) === 2)
+    try {
+      await waitFor(
+        'both requests to wait on the lock',
+        async () => (await serviceQueriesWaitingForLock(ctx.sql)) === 2,
+      )
 
-    const started = performance.now()
-    const refused = await ctx.request('GET', '/items/', { token: account.token })
-    expect(performance.now() - started).toBeLessThan(100)
-    expect(refused.status).toBe(503)
-    expect(refused.headers.get('retry-after')).toBe('1')
-    expect(refused.body).toEqual({ detail: 'The service is at capacity, try again', code: 'overloaded' })
-    // Refused before any work: not even the token was looked at.
-    expect((await ctx.request('POST', '/items/', { json: { title: 'shed' } })).status).toBe(503)
-    expect((await ctx.request('GET', '/livez')).status).toBe(200)
-    expect((await ctx.request('GET', '/readyz')).status).toBe(200)
-
-    released.resolve()
-    await lock
+      const started = performance.now()
+      const refused = await ctx.request('GET', '/items/', { token: account.token })
+      expect(performance.now() - started).toBeLessThan(100)
+      expect(refused.status).toBe(503)
+      expect(refused.headers.get('retry-after')).toBe('1')
+      expect(refused.body).toEqual({ detail: 'The service is at capacity, try again', code: 'overloaded' })
+      // Refused before any work: not even the token was looked at.
+      expect((await ctx.request('POST', '/items/', { json: { title: 'shed' } })).status).toBe(503)
+      for (const probe of ['/livez', '/readyz', '/livez/', '/readyz/'])
+        expect({ probe, status: (await ctx.request('GET', probe)).status }).toEqual({ probe, status: 200 })
+    } finally {
+      released.resolve()
+      await lock
+    }
     expect((await Promise.all(held)).map((res) => res.status)).toEqual([200, 200])
     expect((await ctx.request('GET', '/items/', { token: account.token })).status).toBe(200)
   })

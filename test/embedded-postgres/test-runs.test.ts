@@ -71,7 +71,10 @@ test(
     delete env.TEST_DATABASE_URL
     // The runs need the preload and what it imports, in a copy the other user can enter.
     const project = join(folder, 'project')
-    copyCheckout(project, { entries: [...CHECKOUT_ENTRIES, 'test/preload.ts'], ownModules: true })
+    copyCheckout(project, {
+      entries: [...CHECKOUT_ENTRIES, 'test/preload.ts', 'test/support/resilience-report.ts'],
+      ownModules: true,
+    })
     const bunTest = (file: string) =>
       Bun.spawn({
         cmd: [process.execPath, 'test', file],

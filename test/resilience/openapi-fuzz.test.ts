@@ -40,6 +40,7 @@ const CHECKS = [
   'response_schema_conformance',
   'positive_data_acceptance',
   'negative_data_rejection',
+  'authentication_enforced',
 ] as const
 type Check = (typeof CHECKS)[number]
 
@@ -92,7 +93,9 @@ beforeAll(async () => {
   addFormats(ajv)
   ajv.addFormat('int64', true)
   ajv.addSchema({ $id: 'doc', components: doc.components })
-  ;[superuser, user] = await Promise.all([ctx.account({ superuser: true }), ctx.account()])
+  // One after the other, so that a seed gives the same ids, and so the same run.
+  superuser = await ctx.account({ superuser: true })
+  user = await ctx.account()
   for (let i = 0; i < 4; i++) {
     const victim: TestUser = await ctx.createUser()
     pools.user_id.push(victim.id)
@@ -283,10 +286,11 @@ function fail(check: Check, detail: string) {
   else failures.set(check, { count: 1, first: detail })
 }
 
-/** Accounts a case may have ended (logged out, deleted, deactivated, demoted) are made again. */
+/** Accounts a case may have ended (logged out, deleted, deactivated, demoted, promoted) are made again. */
 async function keepCallers() {
   const me = async (account: Account) => ctx.request('GET', '/users/me', { token: account.token })
-  if ((await me(user)).status !== 200) {
+  const ordinary = await me(user)
+  if (ordinary.status !== 200 || ordinary.body.is_superuser !== false) {
     user = await ctx.account()
     pools.user_id.push(user.id)
     pools.session_id.push(user.sessionId)
@@ -330,6 +334,10 @@ describe('the OpenAPI document, fuzzed', () => {
           (res.status === 400 && res.body?.code === 'malformed_body')
         if (allowed && refusedAsInvalid) fail('positive_data_acceptance', described)
         if (!allowed && res.status < 300) fail('negative_data_rejection', described)
+        // Without a token, 401; an ordinary user's on a superuser's operation, 403.
+        if (operation.op.security && !init?.token && res.status !== 401) fail('authentication_enforced', described)
+        if (operation.op['x-access'] === 'superuser' && init?.token === user.token && res.status !== 403)
+          fail('authentication_enforced', described)
       } else if (res.status >= 400 && method !== 'HEAD') {
         // A route that does not exist still answers in the error contract.
         if (!contentType.startsWith('application/json')) fail('content_type_conformance', described)

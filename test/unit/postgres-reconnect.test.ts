@@ -146,3 +146,63 @@ test('a transaction whose connection closes fails, and nothing of it is written 
     await sql.end({ timeout: 0 })
   }
 })
+
+test('a reset (error, then close) fails what reached the connection in between, and the next connection serves', async () => {
+  const { sql, sockets, answer } = fakePool()
+  try {
+    const transaction = sql.begin((tx) => tx.unsafe('select 1')).catch((error: Error) => error)
+    await answer(0, 1, STARTED)
+    await answer(0, 2, ANSWERED) // begin
+    expect(await sockets[0]!.writes(3)).toBe(3) // select 1, in flight
+    // As Bun reports a reset: 'error', then every pending callback (the transaction's rollback,
+    // another query sent to the busy connection), then 'close'.
+    const queued = sql
+      .unsafe('select 2')
+      .execute()
+      .catch((error: Error) => error)
+    sockets[0]!.emit('error', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+    for (let i = 0; i < 10; i++) await Promise.resolve()
+    sockets[0]!.emit('close', true)
+    const settled = await Promise.race([Promise.all([transaction, queued]), Bun.sleep(1000).then(() => 'pending')])
+    expect(settled).not.toBe('pending')
+    expect((settled as unknown[]).every((outcome) => outcome instanceof Error)).toBe(true)
+
+    const next = sql.unsafe('select 3').execute()
+    await answer(1, 1, STARTED)
+    await answer(1, 2, ANSWERED)
+    expect(await Promise.race([next.then(() => 'answered'), Bun.sleep(1000).then(() => 'pending')])).toBe('answered')
+  } finally {
+    await sql.end({ timeout: 0 })
+  }
+})
+
+test("a server's error before it closes fails its own query, never the next connection's first", async () => {
+  const { sql, sockets, answer } = fakePool()
+  const TERMINATED = message(
+    'E',
+    Buffer.from('SFATAL\0C57P01\0Mterminating connection due to administrator command\0\0', 'latin1'),
+  )
+  try {
+    const first = sql
+      .unsafe('select 1')
+      .execute()
+      .catch((error: Error & { code?: string }) => error)
+    await answer(0, 1, STARTED)
+    await answer(0, 2, TERMINATED)
+    sockets[0]!.emit('close', false)
+    expect(((await first) as Error & { code?: string }).code).toBe('57P01')
+
+    const next = sql
+      .unsafe('select 2')
+      .execute()
+      .then(
+        () => 'answered',
+        (error: Error & { code?: string }) => error.code,
+      )
+    await answer(1, 1, STARTED)
+    await answer(1, 2, ANSWERED)
+    expect(await next).toBe('answered')
+  } finally {
+    await sql.end({ timeout: 0 })
+  }
+})
