@@ -110,8 +110,9 @@ export function createApp({
   routes = createRouteLookup(documented.routes)
   // Every caller of `handle` (the server, tests, an Eden client) gets request ids, access lines, the
   // security headers and the bound on requests in flight.
-  documented.handle = withRequestLog(
-    withSecurityHeaders(withInflightLimit(documented.handle, config.maxInflight)),
+  documented.handle = withInflightLimit(
+    withRequestLog(withSecurityHeaders(documented.handle), logger),
+    config.maxInflight,
     logger,
   )
   return documented

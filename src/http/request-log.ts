@@ -16,8 +16,7 @@ export const requestIdOf = (request: Request): string | undefined => ids.get(req
 /** What serves a request: the app's `handle`, or a wrapper of it. */
 export type Handle = (request: Request) => Promise<Response>
 
-/** The request's path, without its query: what the access line names. */
-/** The path of a request's URL, without its query. */
+/** The path of a request's URL, without its query: what the access line names. */
 export function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2)
   if (start === -1) return '/'
@@ -25,12 +24,17 @@ export function pathOf(url: string): string {
   return query === -1 ? url.slice(start) : url.slice(start, query)
 }
 
+/** The client's X-Request-Id when it looks sane, else a new UUID. */
+export function newRequestId(request: Request): string {
+  const given = request.headers.get('x-request-id')
+  return given && SANE_ID.test(given) ? given : crypto.randomUUID()
+}
+
 /** `handle`, giving each request its id (header and logs) and logging one line per answer. */
 export function withRequestLog(handle: Handle, logger: Logger): Handle {
   return async (request) => {
     const start = performance.now()
-    const given = request.headers.get('x-request-id')
-    const id = given && SANE_ID.test(given) ? given : crypto.randomUUID()
+    const id = newRequestId(request)
     ids.set(request, id)
     const response = await handle(request)
     response.headers.set('x-request-id', id)

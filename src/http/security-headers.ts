@@ -5,10 +5,17 @@ import type { Handle } from './request-log'
 
 const API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
+/** The headers as an API answer carries them, for an answer made outside the app. */
+export const API_SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': API_POLICY,
+} as const
+
 function secure(response: Response): Response {
   const { headers } = response
-  headers.set('x-content-type-options', 'nosniff')
-  headers.set('referrer-policy', 'no-referrer')
+  headers.set('x-content-type-options', API_SECURITY_HEADERS['x-content-type-options'])
+  headers.set('referrer-policy', API_SECURITY_HEADERS['referrer-policy'])
   if (!headers.has('content-security-policy')) headers.set('content-security-policy', API_POLICY)
   return response
 }

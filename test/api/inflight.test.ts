@@ -1,6 +1,7 @@
 // MAX_INFLIGHT: past that many requests in flight, a request is 503 `overloaded` with Retry-After
 // at once, before any work; the probes still answer; once the load passes, requests are served.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createLogger } from '../../src/logger'
 import { type Account, createTestContext } from '../support/context'
 import { exclusivelyLocked, serviceQueriesWaitingForLock } from '../support/locks'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch'
@@ -9,10 +10,15 @@ import { waitFor } from '../support/wait'
 let scratch: ScratchDatabase
 let ctx: ReturnType<typeof createTestContext>
 let account: Account
+const lines: string[] = []
 beforeAll(async () => {
   // Its own database: the test holds a table lock that would stall every other file.
   scratch = await createScratchDatabase({ migrated: true })
-  ctx = createTestContext({ url: scratch.url, env: { MAX_INFLIGHT: '2' } })
+  ctx = createTestContext({
+    url: scratch.url,
+    env: { MAX_INFLIGHT: '2' },
+    logger: createLogger({ level: 'info', json: true, write: (line) => lines.push(line) }),
+  })
   account = await ctx.account()
 })
 afterAll(async () => {
@@ -41,10 +47,18 @@ describe('MAX_INFLIGHT', () => {
       expect(refused.status).toBe(503)
       expect(refused.headers.get('retry-after')).toBe('1')
       expect(refused.body).toEqual({ detail: 'The service is at capacity, try again', code: 'overloaded' })
+      expect(refused.headers.get('x-request-id')).toBeString()
+      expect(refused.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(refused.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
       // Refused before any work: not even the token was looked at.
       expect((await ctx.request('POST', '/items/', { json: { title: 'shed' } })).status).toBe(503)
       for (const probe of ['/livez', '/readyz', '/livez/', '/readyz/'])
         expect({ probe, status: (await ctx.request('GET', probe)).status }).toEqual({ probe, status: 200 })
+      // Refusals are counted in one line a second, not logged one by one: overload is no time to log more.
+      await waitFor('the refusals to be reported', () => lines.some((line) => line.includes('over MAX_INFLIGHT')))
+      const reported = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg.includes('MAX_INFLIGHT'))
+      expect(reported).toEqual([expect.objectContaining({ level: 'warn', refused: 2, max_inflight: 2 })])
+      expect(lines.some((line) => line.includes('"status":503'))).toBe(false)
     } finally {
       released.resolve()
       await lock
