@@ -8,7 +8,7 @@ import { docs } from './docs'
 import { createAuthGuard } from './http/auth'
 import { parseBody } from './http/body'
 import { createClientAddress } from './http/client-address'
-import { corsFor } from './http/cors'
+import { corsFor, corsHeadersFor } from './http/cors'
 import { errorHandler } from './http/error-handler'
 import { withInflightLimit } from './http/inflight'
 import { withRequestLog } from './http/request-log'
@@ -110,11 +110,11 @@ export function createApp({
   routes = createRouteLookup(documented.routes)
   // Every caller of `handle` (the server, tests, an Eden client) gets request ids, access lines, the
   // security headers and the bound on requests in flight.
-  documented.handle = withInflightLimit(
-    withRequestLog(withSecurityHeaders(documented.handle), logger),
-    config.maxInflight,
+  documented.handle = withInflightLimit(withRequestLog(withSecurityHeaders(documented.handle), logger), {
+    max: config.maxInflight,
     logger,
-  )
+    corsHeaders: corsHeadersFor(config.corsOrigins),
+  })
   return documented
 }
 

@@ -20,8 +20,19 @@ const REFUSAL = JSON.stringify({ detail: 'The service is at capacity, try again'
 const REFUSAL_HEADERS = { ...API_SECURITY_HEADERS, 'content-type': 'application/json', 'retry-after': '1' }
 const REPORT_EVERY_MS = 1000
 
-/** `handle`, refusing requests beyond `max` in flight (0: no bound). */
-export function withInflightLimit(handle: Handle, max: number, logger: Logger): Handle {
+/**
+ * `handle`, refusing requests beyond `max` in flight (0: no bound). CORS preflights pass (the CORS
+ * layer answers them without work, and a refused one would hide the 503 from the browser), and a
+ * refusal carries the CORS headers `corsHeaders` gives it.
+ */
+export function withInflightLimit(
+  handle: Handle,
+  {
+    max,
+    logger,
+    corsHeaders,
+  }: { max: number; logger: Logger; corsHeaders: (request: Request) => Record<string, string> },
+): Handle {
   if (max === 0) return handle
   let inflight = 0
   let refused = 0
@@ -36,7 +47,7 @@ export function withInflightLimit(handle: Handle, max: number, logger: Logger): 
     refused = 0
   }
   return async (request) => {
-    if (inflight >= max && !PROBES.has(pathOf(request.url))) {
+    if (inflight >= max && request.method !== 'OPTIONS' && !PROBES.has(pathOf(request.url))) {
       refused++
       if (reporter === undefined) {
         reporter = setInterval(report, REPORT_EVERY_MS)
@@ -44,7 +55,7 @@ export function withInflightLimit(handle: Handle, max: number, logger: Logger): 
       }
       return new Response(REFUSAL, {
         status: 503,
-        headers: { ...REFUSAL_HEADERS, 'x-request-id': newRequestId(request) },
+        headers: { ...REFUSAL_HEADERS, ...corsHeaders(request), 'x-request-id': newRequestId(request) },
       })
     }
     inflight++

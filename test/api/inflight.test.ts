@@ -11,12 +11,13 @@ let scratch: ScratchDatabase
 let ctx: ReturnType<typeof createTestContext>
 let account: Account
 const lines: string[] = []
+const ORIGIN = 'https://app.example'
 beforeAll(async () => {
   // Its own database: the test holds a table lock that would stall every other file.
   scratch = await createScratchDatabase({ migrated: true })
   ctx = createTestContext({
     url: scratch.url,
-    env: { MAX_INFLIGHT: '2' },
+    env: { MAX_INFLIGHT: '2', CORS_ORIGINS: ORIGIN },
     logger: createLogger({ level: 'info', json: true, write: (line) => lines.push(line) }),
   })
   account = await ctx.account()
@@ -50,6 +51,17 @@ describe('MAX_INFLIGHT', () => {
       expect(refused.headers.get('x-request-id')).toBeString()
       expect(refused.headers.get('x-content-type-options')).toBe('nosniff')
       expect(refused.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
+      // A browser on an allowed origin can read the refusal; its preflights are not refused.
+      const fromBrowser = await ctx.request('GET', '/items/', { token: account.token, headers: { origin: ORIGIN } })
+      expect(fromBrowser.status).toBe(503)
+      expect(fromBrowser.headers.get('access-control-allow-origin')).toBe(ORIGIN)
+      expect(fromBrowser.headers.get('access-control-expose-headers')).toContain('retry-after')
+      const elsewhere = await ctx.request('GET', '/items/', { headers: { origin: 'https://evil.example' } })
+      expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull()
+      const preflight = await ctx.request('OPTIONS', '/items/', {
+        headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+      })
+      expect(preflight.status).toBe(204)
       // Refused before any work: not even the token was looked at.
       expect((await ctx.request('POST', '/items/', { json: { title: 'shed' } })).status).toBe(503)
       for (const probe of ['/livez', '/readyz', '/livez/', '/readyz/'])
@@ -57,7 +69,7 @@ describe('MAX_INFLIGHT', () => {
       // Refusals are counted in one line a second, not logged one by one: overload is no time to log more.
       await waitFor('the refusals to be reported', () => lines.some((line) => line.includes('over MAX_INFLIGHT')))
       const reported = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg.includes('MAX_INFLIGHT'))
-      expect(reported).toEqual([expect.objectContaining({ level: 'warn', refused: 2, max_inflight: 2 })])
+      expect(reported).toEqual([expect.objectContaining({ level: 'warn', refused: 4, max_inflight: 2 })])
       expect(lines.some((line) => line.includes('"status":503'))).toBe(false)
     } finally {
       released.resolve()
