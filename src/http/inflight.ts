@@ -46,23 +46,27 @@ export function withInflightLimit(
     logger.warn('requests refused: over MAX_INFLIGHT', { refused, max_inflight: max })
     refused = 0
   }
-  return async (request) => {
+  // No async wrapper on the way of every request: one reaction on its answer gives the place back.
+  const release = () => {
+    inflight--
+  }
+  return (request) => {
     if (inflight >= max && request.method !== 'OPTIONS' && !PROBES.has(pathOf(request.url))) {
       refused++
       if (reporter === undefined) {
         reporter = setInterval(report, REPORT_EVERY_MS)
         reporter.unref()
       }
-      return new Response(REFUSAL, {
-        status: 503,
-        headers: { ...REFUSAL_HEADERS, ...corsHeaders(request), 'x-request-id': newRequestId(request) },
-      })
+      return Promise.resolve(
+        new Response(REFUSAL, {
+          status: 503,
+          headers: { ...REFUSAL_HEADERS, ...corsHeaders(request), 'x-request-id': newRequestId(request) },
+        }),
+      )
     }
     inflight++
-    try {
-      return await handle(request)
-    } finally {
-      inflight--
-    }
+    const answer = handle(request)
+    answer.then(release, release)
+    return answer
   }
 }
