@@ -52,7 +52,8 @@ export const Count = (description: string) => Type.Integer({ minimum: 0, descrip
 /** PostgreSQL's timestamptz, sent as an ISO-8601 string. */
 export const Timestamp = t.String({ format: 'date-time' })
 
-export const TEXT_FORMAT_PREFIX = 'text-'
+const TEXT_FORMAT_PREFIX = 'text-'
+const TEXT_FORMAT = new RegExp(`^${TEXT_FORMAT_PREFIX}(\\d+)-(\\d+)$`)
 
 /**
  * Text without NUL or unpaired surrogates, between the given lengths in characters (code points, as
@@ -82,7 +83,7 @@ export function text({
 
 /** The lengths a `text-*` format carries, or undefined for any other format. */
 export function textLengths(format: string | undefined): { minLength: number; maxLength: number } | undefined {
-  const match = format?.match(/^text-(\d+)-(\d+)$/)
+  const match = format?.match(TEXT_FORMAT)
   return match ? { minLength: Number(match[1]), maxLength: Number(match[2]) } : undefined
 }
 

@@ -67,9 +67,10 @@ function describe(error: ElysiaValueError, value: unknown): Omit<ValidationIssue
         const { minLength, maxLength } = lengths ?? { minLength: 0, maxLength: EMAIL_MAX_LENGTH }
         if (lengths && !value.isWellFormed())
           return { type: 'string_pattern_mismatch', msg: 'String should not contain unpaired surrogates' }
-        if (codePoints(value) < minLength)
+        const length = codePoints(value)
+        if (length < minLength)
           return { type: 'string_too_short', msg: `String should have at least ${plural(minLength, 'character')}` }
-        if (codePoints(value) > maxLength)
+        if (length > maxLength)
           return { type: 'string_too_long', msg: `String should have at most ${plural(maxLength, 'character')}` }
       }
       if (schema.format === 'email') return { type: 'value_error', msg: 'value is not a valid email address' }

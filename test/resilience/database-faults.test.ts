@@ -6,7 +6,7 @@
 // first 2xx comes within 1 s of the database being back and none is late after that, every
 // acknowledged item is there afterwards, and the service never restarts.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
 import { runDbmate } from '../../src/db/migrations'
@@ -15,8 +15,9 @@ import { within } from '../../src/timing'
 import { clusterKit, postmasterPid } from '../embedded-postgres/support'
 import { silentLogger } from '../support/context'
 import { unusedPort } from '../support/ports'
+import { childrenOf } from '../support/processes'
 import { report as reportRow } from '../support/resilience-report'
-import { type RunningService, spawnService } from '../support/service'
+import { type RunningService, signUpOn, spawnService } from '../support/service'
 
 setDefaultTimeout(120_000)
 
@@ -34,7 +35,7 @@ let pg: EmbeddedPostgres
 let admin: postgres.Sql
 let service: RunningService
 let token: string
-let credentials: { email: string; password: string }
+let password: string
 
 /** pg_ctl as the cluster's user, in a session of its own, with the options the server last ran with. */
 async function pgCtl(...args: string[]): Promise<void> {
@@ -63,19 +64,7 @@ function signal(pid: number, name: NodeJS.Signals) {
 /** The postmaster and every process it started (a restarted server does not lead a process group). */
 function serverProcesses(): number[] {
   const leader = postmaster()
-  const children = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        // The parent's pid is the 2nd field after the command, which is in parentheses.
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === leader
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
-  return [leader, ...children]
+  return [leader, ...childrenOf(leader)]
 }
 
 interface Answer {
@@ -264,18 +253,9 @@ beforeAll(async () => {
       MAX_ITEMS_PER_USER: '1000000',
     },
   })
-  credentials = { email: `faults-${crypto.randomUUID()}@example.com`, password: 'fault-tolerant-password' }
-  const signup = await fetch(`${service.url}/users/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(credentials),
-  })
-  expect(signup.status).toBe(201)
-  const login = await fetch(`${service.url}/login/access-token`, {
-    method: 'POST',
-    body: new URLSearchParams({ username: credentials.email, password: credentials.password }),
-  })
-  token = ((await login.json()) as { access_token: string }).access_token
+  const account = await signUpOn(service.url, 'faults')
+  token = account.token
+  password = account.password
 })
 
 afterAll(async () => {
@@ -353,7 +333,7 @@ describe('database faults under a steady write load', () => {
     expect(refused).toBeGreaterThan(10 * unreachable.length)
     expect(back.length).toBe(unreachable.length)
     const dbPassword = decodeURIComponent(new URL(pg.url).password)
-    for (const secret of [dbPassword, credentials.password, token, '$argon2'])
+    for (const secret of [dbPassword, password, token, '$argon2'])
       expect({ secret: secret.slice(0, 6), found: log.includes(secret) }).toEqual({
         secret: secret.slice(0, 6),
         found: false,

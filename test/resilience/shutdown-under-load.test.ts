@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import postgres from 'postgres'
 import { databaseUrl } from '../support/context'
 import { report } from '../support/resilience-report'
-import { type RunningService, spawnService } from '../support/service'
+import { type RunningService, signUpOn, spawnService } from '../support/service'
 
 setDefaultTimeout(60_000)
 
@@ -29,19 +29,7 @@ beforeAll(async () => {
       MAX_ITEMS_PER_USER: '1000000',
     },
   })
-  password = `drained-${crypto.randomUUID()}`
-  const credentials = { email: `drain-${crypto.randomUUID()}@example.com`, password }
-  const signup = await fetch(`${service.url}/users/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(credentials),
-  })
-  userId = ((await signup.json()) as { id: number }).id
-  const login = await fetch(`${service.url}/login/access-token`, {
-    method: 'POST',
-    body: new URLSearchParams({ username: credentials.email, password: credentials.password }),
-  })
-  token = ((await login.json()) as { access_token: string }).access_token
+  ;({ id: userId, password, token } = await signUpOn(service.url, 'drain'))
 })
 
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { waitFor } from './wait'
 
 interface Process {
   pid: number
+  ppid: number
   args: string[]
 }
 
@@ -13,8 +14,11 @@ function processes(): Process[] {
     .filter((pid) => /^\d+$/.test(pid))
     .flatMap((pid) => {
       try {
-        if (readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) return []
-        return [{ pid: Number(pid), args: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') }]
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        if (stat.includes(') Z ')) return []
+        // The parent's PID is the second field after the command, which is in parentheses.
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+        return [{ pid: Number(pid), ppid, args: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') }]
       } catch {
         return [] // gone while we looked
       }
@@ -27,6 +31,13 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** The live processes `pid` started: a postmaster's backends and workers, whose command lines name no folder. */
+export function childrenOf(pid: number): number[] {
+  return processes()
+    .filter(({ ppid }) => ppid === pid)
+    .map((child) => child.pid)
 }
 
 /** PIDs of PostgreSQL processes (the server, its children, initdb's) whose command line names `home`. */

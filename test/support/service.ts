@@ -104,6 +104,36 @@ export function spawnService(options: SpawnOptions): Promise<RunningService> {
   })
 }
 
+export interface ServiceAccount {
+  id: number
+  email: string
+  password: string
+  token: string
+}
+
+/** Signs up a new account on a running service and logs it in, as a client would; throws if either fails. */
+export async function signUpOn(
+  url: string,
+  tag: string,
+  password = `${tag}-${crypto.randomUUID()}`,
+): Promise<ServiceAccount> {
+  const email = `${tag}-${crypto.randomUUID()}@example.com`
+  const signup = await fetch(`${url}/users/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  })
+  if (signup.status !== 201) throw new Error(`sign-up answered ${signup.status}: ${await signup.text()}`)
+  const { id } = (await signup.json()) as { id: number }
+  const login = await fetch(`${url}/login/access-token`, {
+    method: 'POST',
+    body: new URLSearchParams({ username: email, password }),
+  })
+  if (login.status !== 200) throw new Error(`login answered ${login.status}: ${await login.text()}`)
+  const { access_token: token } = (await login.json()) as { access_token: string }
+  return { id, email, password, token }
+}
+
 /** Runs a command to completion, as from a fresh shell (see serviceEnv): its exit code and everything it printed. */
 export async function runToExit(
   command: string[],

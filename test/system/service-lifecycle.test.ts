@@ -18,6 +18,7 @@ import {
   runServiceToExit,
   runToExit,
   serviceToken,
+  signUpOn,
   spawnService,
 } from '../support/service'
 import { waitFor } from '../support/wait'
@@ -372,18 +373,7 @@ describe('WORKERS', () => {
         () => service.output.filter((line) => line.includes('listening')).length === 2,
       )
       expect(workers()).toHaveLength(2)
-      const email = `workers-${crypto.randomUUID()}@example.com`
-      const signup = await fetch(`${service.url}/users/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email, password: 'correct horse battery' }),
-      })
-      expect(signup.status).toBe(201)
-      const login = await fetch(`${service.url}/login/access-token`, {
-        method: 'POST',
-        body: new URLSearchParams({ username: email, password: 'correct horse battery' }),
-      })
-      const { access_token } = (await login.json()) as { access_token: string }
+      const { token: access_token } = await signUpOn(service.url, 'workers')
       // Fresh connections land on either worker: a token one signed works on both.
       for (let i = 0; i < 8; i++) {
         const me = await fetch(`${service.url}/users/me`, {
