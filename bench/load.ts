@@ -17,6 +17,26 @@ export interface LoadResult {
   errors: number
 }
 
+/** The latencies of one kind of answer, in milliseconds. */
+export interface Latencies {
+  count: number
+  p50: number
+  p99: number
+  p999: number
+}
+
+/**
+ * A run whose answers are timed apart by kind: the accepted (2xx/3xx), the refused (503), and a
+ * count of anything else. Under overload the two tell different stories.
+ */
+export interface SplitResult {
+  seconds: number
+  accepted: Latencies
+  refused: Latencies
+  /** Answers neither accepted nor 503, and connection errors and timeouts. */
+  other: number
+}
+
 /** One request, as a load generator sends it. */
 export interface RequestSpec {
   method: string
@@ -51,6 +71,13 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   return usesWrk() ? runWrk(options) : runAutocannon(options)
 }
 
+/** `runLoad`, timing accepted and refused answers apart ('pick' workloads only). */
+export function runSplitLoad(options: LoadOptions): Promise<SplitResult> {
+  const { workload } = options
+  if (workload.kind !== 'pick') throw new Error('a split run takes a pick workload')
+  return usesWrk() ? runWrkSplit(workload.requests, options) : runAutocannonSplit(options)
+}
+
 const THREADS = 2
 const lua = (value: string) => JSON.stringify(value)
 
@@ -61,16 +88,24 @@ function luaRequest({ method, path, headers = {}, body }: RequestSpec): string {
   return `{${lua(method)},${lua(path)},{${headerTable}},${body === undefined ? 'nil' : lua(body)}}`
 }
 
-function wrkScript(workload: Workload, connections: number, rate?: number): string {
-  // wrk waits delay() ms after each answer before a connection's next request: exponential gaps whose
-  // mean spreads \`rate\` over the connections.
-  const pacing =
-    rate === undefined
-      ? ''
-      : `
+// wrk waits delay() ms after each answer before a connection's next request: exponential gaps whose
+// mean spreads `rate` over the connections.
+const pacing = (connections: number, rate?: number) =>
+  rate === undefined
+    ? ''
+    : `
 local mean_gap = ${(connections * 1000) / rate}
 delay = function() return -mean_gap * math.log(1 - math.random()) end`
-  const done = `${pacing}
+
+// A 'pick' workload's requests, and each thread numbered (\`seed\`) and kept for done().
+const pickPrelude = (requests: RequestSpec[]) => `
+local requests = {${requests.map(luaRequest).join(',\n')}}
+local threads = {}
+setup = function(thread) table.insert(threads, thread); thread:set("seed", #threads) end
+init = function(args) math.randomseed(os.time() * 1000 + seed) end`
+
+function wrkScript(workload: Workload, connections: number, rate?: number): string {
+  const done = `${pacing(connections, rate)}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('BENCH_RESULT {"requests":%d,"duration_us":%d,"p50":%d,"p99":%d,"p999":%d,"errors":%d}\\n',
@@ -78,11 +113,7 @@ done = function(summary, latency, requests)
     e.connect + e.read + e.write + e.status + e.timeout))
 end`
   if (workload.kind === 'pick') {
-    return `
-local requests = {${workload.requests.map(luaRequest).join(',\n')}}
-local counter = 0
-setup = function(thread) counter = counter + 1; thread:set("seed", counter) end
-init = function(args) math.randomseed(os.time() * 1000 + seed) end
+    return `${pickPrelude(workload.requests)}
 request = function()
   local r = requests[math.random(#requests)]
   return wrk.format(r[1], r[2], r[3], r[4])
@@ -108,11 +139,63 @@ end
 ${done}`
 }
 
-async function runWrk({ url, workload, connections, seconds, rate }: LoadOptions): Promise<LoadResult> {
+// wrk's own percentiles mix every answer. Here each request carries an X-Request-Id (the service
+// echoes it) and the monotonic clock (LuaJIT's FFI) times it from its write to its answer, into the
+// accepted or the refused list; done() gathers every thread's lists.
+function wrkSplitScript(requests: RequestSpec[], connections: number, rate?: number): string {
+  return `${pickPrelude(requests)}
+${pacing(connections, rate)}
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } bench_timespec; int clock_gettime(int, bench_timespec *); ]]
+local clock = ffi.new("bench_timespec")
+local CLOCK_MONOTONIC = 1
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, clock)
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+local sent, started = 0, {}
+accepted, refused, other = {}, {}, 0
+request = function()
+  local r = requests[math.random(#requests)]
+  sent = sent + 1
+  local id = "bench-" .. seed .. "-" .. sent
+  local headers = {["X-Request-Id"] = id}
+  for name, value in pairs(r[3]) do headers[name] = value end
+  started[id] = now_ms()
+  return wrk.format(r[1], r[2], headers, r[4])
+end
+response = function(status, headers, body)
+  local id = headers["x-request-id"]
+  local t0 = id and started[id]
+  if not t0 then other = other + 1; return end
+  started[id] = nil
+  local ms = now_ms() - t0
+  if status < 400 then table.insert(accepted, ms) elseif status == 503 then table.insert(refused, ms) else other = other + 1 end
+end
+local function latencies(list)
+  table.sort(list)
+  local at = function(q) return #list == 0 and 0 or list[math.max(1, math.ceil(#list * q))] end
+  return string.format('{"count":%d,"p50":%f,"p99":%f,"p999":%f}', #list, at(0.5), at(0.99), at(0.999))
+end
+done = function(summary, latency, requests)
+  local a, r, o = {}, {}, 0
+  for _, thread in ipairs(threads) do
+    for _, ms in ipairs(thread:get("accepted")) do table.insert(a, ms) end
+    for _, ms in ipairs(thread:get("refused")) do table.insert(r, ms) end
+    o = o + thread:get("other")
+  end
+  local e = summary.errors
+  io.write(string.format('BENCH_RESULT {"seconds":%f,"accepted":%s,"refused":%s,"other":%d}\\n',
+    summary.duration / 1e6, latencies(a), latencies(r), o + e.connect + e.read + e.write + e.timeout))
+end`
+}
+
+/** Runs wrk with `script` and answers its BENCH_RESULT line, parsed. */
+async function wrk(script: string, { url, connections, seconds }: LoadOptions): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-wrk-'))
   try {
-    const script = join(dir, 'scenario.lua')
-    writeFileSync(script, wrkScript(workload, connections, rate))
+    const file = join(dir, 'scenario.lua')
+    writeFileSync(file, script)
     const proc = Bun.spawn(
       [
         'wrk',
@@ -125,7 +208,7 @@ async function runWrk({ url, workload, connections, seconds, rate }: LoadOptions
         '--timeout',
         '10s',
         '-s',
-        script,
+        file,
         url,
       ],
       { stdout: 'pipe', stderr: 'pipe' },
@@ -137,66 +220,85 @@ async function runWrk({ url, workload, connections, seconds, rate }: LoadOptions
     ])
     const line = out.split('\n').find((l) => l.startsWith('BENCH_RESULT '))
     if (code !== 0 || !line) throw new Error(`wrk failed (${code}):\n${out}${err}`)
-    const raw = JSON.parse(line.slice('BENCH_RESULT '.length))
-    const secondsRun = raw.duration_us / 1e6
-    return {
-      requests: raw.requests,
-      seconds: secondsRun,
-      rps: raw.requests / secondsRun,
-      p50: raw.p50 / 1000,
-      p99: raw.p99 / 1000,
-      p999: raw.p999 / 1000,
-      errors: raw.errors,
-    }
+    return JSON.parse(line.slice('BENCH_RESULT '.length))
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-async function runAutocannon({ url, workload, connections, seconds, rate }: LoadOptions): Promise<LoadResult> {
-  const { default: autocannon } = await import('autocannon')
+async function runWrk(options: LoadOptions): Promise<LoadResult> {
+  const raw = (await wrk(wrkScript(options.workload, options.connections, options.rate), options)) as {
+    requests: number
+    duration_us: number
+    p50: number
+    p99: number
+    p999: number
+    errors: number
+  }
+  const secondsRun = raw.duration_us / 1e6
+  return {
+    requests: raw.requests,
+    seconds: secondsRun,
+    rps: raw.requests / secondsRun,
+    p50: raw.p50 / 1000,
+    p99: raw.p99 / 1000,
+    p999: raw.p999 / 1000,
+    errors: raw.errors,
+  }
+}
+
+async function runWrkSplit(requests: RequestSpec[], options: LoadOptions): Promise<SplitResult> {
+  return (await wrk(wrkSplitScript(requests, options.connections, options.rate), options)) as unknown as SplitResult
+}
+
+function autocannonRequests(workload: Workload): autocannon.Request[] {
+  if (workload.kind === 'pick')
+    return [
+      {
+        setupRequest: (request) => {
+          const spec = workload.requests[Math.floor(Math.random() * workload.requests.length)]!
+          return {
+            ...request,
+            method: spec.method as 'GET',
+            path: spec.path,
+            headers: spec.headers ?? {},
+            body: spec.body,
+          }
+        },
+      },
+    ]
   // One queue of refresh tokens for all connections (autocannon clears a connection's context after
   // each request): a token goes out, the answer's next token comes back.
-  const tokens = workload.kind === 'refresh' ? [...workload.tokens] : []
-  const requests: autocannon.Request[] =
-    workload.kind === 'pick'
-      ? [
-          {
-            setupRequest: (request) => {
-              const spec = workload.requests[Math.floor(Math.random() * workload.requests.length)]!
-              return {
-                ...request,
-                method: spec.method as 'GET',
-                path: spec.path,
-                headers: spec.headers ?? {},
-                body: spec.body,
-              }
-            },
-          },
-        ]
-      : [
-          {
-            method: 'POST',
-            path: workload.path,
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => ({
-              ...request,
-              body: JSON.stringify({ refresh_token: tokens.shift() ?? 'exhausted' }),
-            }),
-            onResponse: (_status, body) => {
-              const next = /"refresh_token":"([^"]+)"/.exec(body)?.[1]
-              if (next) tokens.push(next)
-            },
-          },
-        ]
-  const result = await autocannon({
-    url,
-    connections,
-    duration: seconds,
-    requests,
-    timeout: 10,
-    ...(rate === undefined ? {} : { overallRate: rate }),
-  })
+  const tokens = [...workload.tokens]
+  return [
+    {
+      method: 'POST',
+      path: workload.path,
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request) => ({
+        ...request,
+        body: JSON.stringify({ refresh_token: tokens.shift() ?? 'exhausted' }),
+      }),
+      onResponse: (_status, body) => {
+        const next = /"refresh_token":"([^"]+)"/.exec(body)?.[1]
+        if (next) tokens.push(next)
+      },
+    },
+  ]
+}
+
+const autocannonOptions = ({ url, workload, connections, seconds, rate }: LoadOptions): autocannon.Options => ({
+  url,
+  connections,
+  duration: seconds,
+  requests: autocannonRequests(workload),
+  timeout: 10,
+  ...(rate === undefined ? {} : { overallRate: rate }),
+})
+
+async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
+  const { default: autocannon } = await import('autocannon')
+  const result = await autocannon(autocannonOptions(options))
   return {
     requests: result.requests.total,
     seconds: result.duration,
@@ -206,4 +308,28 @@ async function runAutocannon({ url, workload, connections, seconds, rate }: Load
     p999: result.latency.p99_9,
     errors: result.errors + result.timeouts + result.non2xx,
   }
+}
+
+async function runAutocannonSplit(options: LoadOptions): Promise<SplitResult> {
+  const { default: autocannon } = await import('autocannon')
+  const accepted: number[] = []
+  const refused: number[] = []
+  let other = 0
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(autocannonOptions(options), (error, result) =>
+      error ? reject(error) : resolve(result),
+    )
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status < 400) accepted.push(ms)
+      else if (status === 503) refused.push(ms)
+      else other++
+    })
+    instance.on('reqError', () => other++)
+  })
+  const latencies = (list: number[]): Latencies => {
+    list.sort((a, b) => a - b)
+    const at = (q: number) => (list.length === 0 ? 0 : list[Math.max(0, Math.ceil(list.length * q) - 1)]!)
+    return { count: list.length, p50: at(0.5), p99: at(0.99), p999: at(0.999) }
+  }
+  return { seconds: result.duration, accepted: latencies(accepted), refused: latencies(refused), other }
 }

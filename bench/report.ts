@@ -43,7 +43,7 @@ export function markdown(all: Row[], machine: Machine, extra: string[] = []): st
     'Absolute numbers on a shared 2-core machine swing several-fold between runs: compare the ratios, measured in the same run.',
     '"Minimal" is the least a Bun service can do for the same authenticated answer (bench/ceilings/minimal.ts); ' +
       '"HTTP" a bare Bun.serve answering the same body; "database" postgres.js running the same statement with no HTTP. ' +
-      'The service and its minimal handler run in alternating slices (service, minimal, minimal, service, service, minimal), so that the machine drifting during the run weighs on both alike: req/s over all slices, percentiles from the median slice.',
+      'The service and its minimal handler run in alternating slices (service, minimal, minimal, service, service, minimal, ..., five each), so that the machine drifting during the run, and other tenants taking the CPUs in bursts, weigh on both alike: req/s over all slices, percentiles from the median slice.',
     '',
     '| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | peak RSS MiB | vs minimal req/s | p99 vs minimal | vs HTTP req/s | vs database req/s |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,6 +1,7 @@
 // `bun run bench`: the service under load beside the ceilings of its own parts, in one run.
 //   bun run bench -- --scenario users-by-id --scenario mixed    only these (names below)
 //   bun run bench -- --soak 300                                 memory over a long mixed run
+//   bun run bench -- --overload                                 twice the load, by MAX_INFLIGHT
 // BENCH_SECONDS (default 10) per scenario, after BENCH_WARMUP_SECONDS (3) of warm-up; results go to
 // bench/results/ (BENCH_RESULTS_DIR to write elsewhere); BENCH_LOAD=autocannon uses the fallback.
 import { cpus, loadavg } from 'node:os'
@@ -10,6 +11,7 @@ import { BENCH_SECRET_KEY, type BenchAuth, createBenchAuth } from './auth'
 import { databaseCeiling } from './ceilings/database'
 import { SEED, seed, startBenchDatabase } from './database'
 import { type LoadResult, runLoad, usesWrk, type Workload } from './load'
+import { overloadRun } from './overload'
 import { peakRss, ROOT, rssMiB, type Server, startServer } from './processes'
 import { markdown, type Row, svg } from './report'
 import { mixedWorkloads, SCENARIOS } from './scenarios'
@@ -23,15 +25,17 @@ const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, 'bench', 'results
 function parseArgs(argv: string[]) {
   const scenarios: string[] = []
   let soak: number | undefined
+  let overload = false
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--scenario') scenarios.push(argv[++i] ?? '')
     else if (argv[i] === '--soak') soak = Number(argv[++i])
-    else throw new Error(`unknown argument ${argv[i]}: use --scenario NAME or --soak SECONDS`)
+    else if (argv[i] === '--overload') overload = true
+    else throw new Error(`unknown argument ${argv[i]}: use --scenario NAME, --soak SECONDS or --overload`)
   }
   const known = [...SCENARIOS.map((s) => s.name), 'mixed', 'workers']
   for (const name of scenarios)
     if (!known.includes(name)) throw new Error(`no scenario ${name}; there are: ${known.join(', ')}`)
-  return { scenarios: scenarios.length ? scenarios : known, soak }
+  return { scenarios: scenarios.length ? scenarios : known, soak, overload }
 }
 
 const progress = (text: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`)
@@ -51,22 +55,27 @@ async function measure(server: Server, workload: () => Promise<Workload>, rate?:
   return { ...value, peakMiB }
 }
 
+/** Slices each side gets in a paired measurement: the median of five shrugs off two bursts of noise. */
+const SLICES = 5
+
 /**
  * The service and the minimal handler in alternating slices (service, minimal, minimal, service,
- * service, minimal: each gets \`seconds\` in all), so that the machine's drift during a run (a
- * shared 2-core machine swings by tens of percent within a minute) falls on both alike. Requests/s
- * is over all slices; the percentiles are the median slice's.
+ * service, minimal, ...: SLICES each, \`seconds\` in all per side), so that the machine's drift during
+ * a run (a shared 2-core machine swings by tens of percent within a minute, and other tenants take
+ * the CPUs in bursts) falls on both alike. Requests/s is over all slices; the percentiles are the
+ * median slice's.
  */
 async function paired(service: Server, minimal: Server, workload: () => Promise<Workload>, rate?: number) {
-  const slice = Math.max(1, Math.round(seconds / 3))
+  const slice = Math.max(1, Math.round(seconds / SLICES))
   const w = await workload()
   for (const server of [service, minimal])
     await runLoad({ url: server.url, workload: w, connections: CONNECTIONS, seconds: warmup, rate })
   const slices = { service: [] as LoadResult[], minimal: [] as LoadResult[] }
+  const order = Array.from({ length: SLICES * 2 }, (_, i) => (((i + 1) >> 1) % 2 === 0 ? 'service' : 'minimal'))
   const { peakMiB } = await peakRss(
     service,
     (async () => {
-      for (const side of ['service', 'minimal', 'minimal', 'service', 'service', 'minimal'] as const) {
+      for (const side of order) {
         const server = side === 'service' ? service : minimal
         slices[side].push(
           await runLoad({ url: server.url, workload: w, connections: CONNECTIONS, seconds: slice, rate }),
@@ -110,7 +119,7 @@ async function versions(url: string): Promise<Record<string, string>> {
 }
 
 async function main() {
-  const { scenarios, soak } = parseArgs(process.argv.slice(2))
+  const { scenarios, soak, overload } = parseArgs(process.argv.slice(2))
   const loadBefore = loadavg()
   progress('starting a throwaway PostgreSQL')
   const started: Server[] = []
@@ -153,6 +162,18 @@ async function main() {
       const server = await startServer(command, env, probe)
       started.push(server)
       return server
+    }
+    if (overload) {
+      const report = await overloadRun({
+        start: (env) => start(['bun', 'src/index.ts'], { ...serviceEnv('1'), ...env }),
+        auth,
+        seconds,
+        warmup,
+        progress,
+      })
+      await Bun.write(join(resultsDir, 'overload.md'), report)
+      process.stdout.write(`\n${report}\nwritten to ${resultsDir}/overload.md\n`)
+      return
     }
     const service = await start(['bun', 'src/index.ts'], serviceEnv('1'))
     const minimal = await start(
@@ -289,7 +310,6 @@ async function mixed(service: Server, auth: BenchAuth, anchorRps: number): Promi
   ]
 }
 
-/** The mixed reads and writes for `total` seconds, the service's RSS sampled every 5 s. */
 /** The soak's windows: throughput is compared between them. */
 const SOAK_WINDOW_SECONDS = 30
 
