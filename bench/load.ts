@@ -33,9 +33,15 @@ export interface SplitResult {
   seconds: number
   accepted: Latencies
   refused: Latencies
-  /** Answers neither accepted nor 503, and connection errors and timeouts. */
+  /** Answers neither accepted nor 503, and connection errors. */
   other: number
+  /** Sent but not answered when the run ended: the slowest, so the percentiles leave them out. */
+  unfinished: number
 }
+
+/** The nearest-rank percentile `q` (0 to 1) of values sorted in ascending order; 0 if there are none. */
+export const percentile = (sorted: number[], q: number): number =>
+  sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil(sorted.length * q) - 1)]!
 
 /** One request, as a load generator sends it. */
 export interface RequestSpec {
@@ -71,11 +77,19 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   return usesWrk() ? runWrk(options) : runAutocannon(options)
 }
 
-/** `runLoad`, timing accepted and refused answers apart ('pick' workloads only). */
-export function runSplitLoad(options: LoadOptions): Promise<SplitResult> {
+/**
+ * `runLoad`, timing accepted and refused answers apart ('pick' workloads only). A \`rate\` here is
+ * offered on a schedule of its own, whatever the answers' latency (as arrivals from many clients
+ * are), as far as the connections allow: under overload, gaps counted from each answer would let
+ * the offered load fall as latency grows.
+ */
+export async function runSplitLoad(options: LoadOptions): Promise<SplitResult> {
   const { workload } = options
   if (workload.kind !== 'pick') throw new Error('a split run takes a pick workload')
-  return usesWrk() ? runWrkSplit(workload.requests, options) : runAutocannonSplit(options)
+  const result = await (usesWrk() ? runWrkSplit(workload.requests, options) : runAutocannonSplit(options))
+  if (result.accepted.count + result.refused.count === 0 && result.other > 0)
+    throw new Error('no answer could be matched to its request: is X-Request-Id echoed?')
+  return result
 }
 
 const THREADS = 2
@@ -141,20 +155,33 @@ ${done}`
 
 // wrk's own percentiles mix every answer. Here each request carries an X-Request-Id (the service
 // echoes it) and the monotonic clock (LuaJIT's FFI) times it from its write to its answer, into the
-// accepted or the refused list; done() gathers every thread's lists.
-function wrkSplitScript(requests: RequestSpec[], connections: number, rate?: number): string {
+// accepted or the refused list; done() gathers every thread's lists. wrk calls delay() after each
+// answer: here it hands out the thread's next slot on a fixed schedule (wrk rounds it down to whole
+// milliseconds; the schedule, not the rounding, sets the rate).
+function wrkSplitScript(requests: RequestSpec[], rate?: number): string {
+  const schedule =
+    rate === undefined
+      ? ''
+      : `
+local mean_gap = ${(THREADS * 1000) / rate}
+local next_at
+delay = function()
+  local now = now_ms()
+  next_at = (next_at or now) - mean_gap * math.log(1 - math.random())
+  return math.max(0, next_at - now)
+end`
   return `${pickPrelude(requests)}
-${pacing(connections, rate)}
 local ffi = require("ffi")
 ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } bench_timespec; int clock_gettime(int, bench_timespec *); ]]
 local clock = ffi.new("bench_timespec")
 local CLOCK_MONOTONIC = 1
-local function now_ms()
+function now_ms()
   ffi.C.clock_gettime(CLOCK_MONOTONIC, clock)
   return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
 end
-local sent, started = 0, {}
-accepted, refused, other = {}, {}, 0
+${schedule}
+local sent = 0
+started, accepted, refused, other = {}, {}, {}, 0
 request = function()
   local r = requests[math.random(#requests)]
   sent = sent + 1
@@ -165,7 +192,7 @@ request = function()
   return wrk.format(r[1], r[2], headers, r[4])
 end
 response = function(status, headers, body)
-  local id = headers["x-request-id"]
+  local id = headers["x-request-id"] or headers["X-Request-Id"]
   local t0 = id and started[id]
   if not t0 then other = other + 1; return end
   started[id] = nil
@@ -178,15 +205,17 @@ local function latencies(list)
   return string.format('{"count":%d,"p50":%f,"p99":%f,"p999":%f}', #list, at(0.5), at(0.99), at(0.999))
 end
 done = function(summary, latency, requests)
-  local a, r, o = {}, {}, 0
+  local a, r, o, u = {}, {}, 0, 0
   for _, thread in ipairs(threads) do
     for _, ms in ipairs(thread:get("accepted")) do table.insert(a, ms) end
     for _, ms in ipairs(thread:get("refused")) do table.insert(r, ms) end
+    for _ in pairs(thread:get("started")) do u = u + 1 end
     o = o + thread:get("other")
   end
+  -- Timeouts are left out: a late answer still reaches response() and is counted there.
   local e = summary.errors
-  io.write(string.format('BENCH_RESULT {"seconds":%f,"accepted":%s,"refused":%s,"other":%d}\\n',
-    summary.duration / 1e6, latencies(a), latencies(r), o + e.connect + e.read + e.write + e.timeout))
+  io.write(string.format('BENCH_RESULT {"seconds":%f,"accepted":%s,"refused":%s,"other":%d,"unfinished":%d}\\n',
+    summary.duration / 1e6, latencies(a), latencies(r), o + e.connect + e.read + e.write, u))
 end`
 }
 
@@ -248,7 +277,7 @@ async function runWrk(options: LoadOptions): Promise<LoadResult> {
 }
 
 async function runWrkSplit(requests: RequestSpec[], options: LoadOptions): Promise<SplitResult> {
-  return (await wrk(wrkSplitScript(requests, options.connections, options.rate), options)) as unknown as SplitResult
+  return (await wrk(wrkSplitScript(requests, options.rate), options)) as unknown as SplitResult
 }
 
 function autocannonRequests(workload: Workload): autocannon.Request[] {
@@ -328,8 +357,19 @@ async function runAutocannonSplit(options: LoadOptions): Promise<SplitResult> {
   })
   const latencies = (list: number[]): Latencies => {
     list.sort((a, b) => a - b)
-    const at = (q: number) => (list.length === 0 ? 0 : list[Math.max(0, Math.ceil(list.length * q) - 1)]!)
-    return { count: list.length, p50: at(0.5), p99: at(0.99), p999: at(0.999) }
+    return {
+      count: list.length,
+      p50: percentile(list, 0.5),
+      p99: percentile(list, 0.99),
+      p999: percentile(list, 0.999),
+    }
   }
-  return { seconds: result.duration, accepted: latencies(accepted), refused: latencies(refused), other }
+  const answered = accepted.length + refused.length + other
+  return {
+    seconds: result.duration,
+    accepted: latencies(accepted),
+    refused: latencies(refused),
+    other,
+    unfinished: Math.max(0, result.requests.sent - answered),
+  }
 }

@@ -1,17 +1,17 @@
 // `bun run bench -- --overload`: GET /users/{id} offered twice what the service serves, against the
 // service with no bound on requests in flight, with MAX_INFLIGHT's default, and with smaller ones.
-// Accepted answers and refusals are timed apart (bench/load.ts's runSplitLoad): the refusals do no
-// work, so their latency is the floor the machine sets under that load, and the accepted ones show
-// what each bound costs or saves.
+// Accepted answers and refusals are timed apart (bench/load.ts's runSplitLoad), because they answer
+// different questions: the refusals do no work, so their latency is the floor the machine sets
+// under that load, and the accepted ones show what each bound costs or saves.
 import { cpus, loadavg } from 'node:os'
 import type { BenchAuth } from './auth'
-import { type Latencies, runLoad, runSplitLoad, type SplitResult, usesWrk } from './load'
+import { type Latencies, runSplitLoad, type SplitResult, usesWrk } from './load'
 import { peakRss, type Server } from './processes'
 import { SCENARIOS } from './scenarios'
 
 /** No bound, the default, and two that keep fewer requests waiting. */
 const BOUNDS = [0, 128, 32, 8]
-/** Enough connections that the offered rate, not their number, sets the load. */
+/** Enough connections that the offered rate, not their number, sets the load (up to ~180 ms each). */
 const CONNECTIONS = 512
 /** As the main run's scenarios: the capacity is what they serve. */
 const SATURATING_CONNECTIONS = 64
@@ -50,7 +50,8 @@ export async function overloadRun({ start, auth, seconds, warmup, progress }: Ov
       if (bound === 0) {
         // Two connections, one request each at a time: the service's own latency, nothing queued.
         unloaded = (await load(2, seconds)).accepted
-        capacity = (await runLoad({ url: service.url, workload, connections: SATURATING_CONNECTIONS, seconds })).rps
+        const saturated = await load(SATURATING_CONNECTIONS, seconds)
+        capacity = saturated.accepted.count / saturated.seconds
         progress(`unloaded p99 ${ms(unloaded.p99)} ms; capacity ${capacity.toFixed(0)} req/s`)
       }
       const { value: result, peakMiB } = await peakRss(service, load(CONNECTIONS, seconds, capacity * 2))
@@ -86,6 +87,7 @@ function report({
     const rate = (count: number) => (count / result.seconds).toFixed(0)
     return [
       bound === 0 ? '0 (no bound)' : bound === 128 ? '128 (default)' : String(bound),
+      rate(answered),
       rate(accepted.count),
       `${((accepted.count / result.seconds / capacity) * 100).toFixed(0)}%`,
       ms(accepted.p50),
@@ -96,6 +98,7 @@ function report({
       refused.count ? ms(refused.p50) : '—',
       refused.count ? ms(refused.p99) : '—',
       String(other),
+      String(result.unfinished),
       peakMiB.toFixed(0),
     ]
   })
@@ -104,13 +107,13 @@ function report({
     '',
     `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, load average before the run ${loadBefore.map((n) => n.toFixed(2)).join(' ')}. ${generator} on the same machine, ${seconds} s per measurement.`,
     '',
-    `Unloaded (2 connections, one request each at a time, no bound): p50 ${ms(unloaded.p50)} ms, p99 ${ms(unloaded.p99)} ms. Capacity (${SATURATING_CONNECTIONS} connections as fast as answers come, no bound): ${capacity.toFixed(0)} req/s. Then ${CONNECTIONS} connections offer ${(capacity * 2).toFixed(0)} req/s (exponential gaps) to the service started with each \`MAX_INFLIGHT\`; accepted answers (2xx) and refusals (503 \`overloaded\`) are timed apart.`,
+    `Unloaded (2 connections, one request each at a time, no bound): p50 ${ms(unloaded.p50)} ms, p99 ${ms(unloaded.p99)} ms. Capacity (${SATURATING_CONNECTIONS} connections as fast as answers come, no bound): ${capacity.toFixed(0)} req/s. Then ${CONNECTIONS} connections offer ${(capacity * 2).toFixed(0)} req/s (exponential gaps on a fixed schedule, whatever the answers' latency, as far as the connections allow) to the service started with each \`MAX_INFLIGHT\`; accepted answers (2xx) and refusals (503 \`overloaded\`) are timed apart.`,
     '',
-    '| MAX_INFLIGHT | accepted req/s | of capacity | accepted p50 ms | accepted p99 ms | p99 vs unloaded | accepted p99.9 ms | refused | refusal p50 ms | refusal p99 ms | other | peak RSS MiB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| MAX_INFLIGHT | answered req/s | accepted req/s | of capacity | accepted p50 ms | accepted p99 ms | p99 vs unloaded | accepted p99.9 ms | refused | refusal p50 ms | refusal p99 ms | other | unfinished at the end | peak RSS MiB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((cells) => `| ${cells.join(' | ')} |`),
     '',
-    "How to read it. An accepted request waits behind the others in flight: about `MAX_INFLIGHT` / throughput (Little's law), so the bound sets the accepted latency under overload, and without one it grows with the clients. A refusal does no work; its latency is the floor the machine sets under this load, with the load generator, PostgreSQL and the service sharing the cores. No bound keeps accepted requests nearer their unloaded latency than that floor allows.",
+    "How to read it. An accepted request waits behind the others in flight: about `MAX_INFLIGHT` / throughput (Little's law), so the bound sets the accepted latency under overload, and without one it grows with the clients. A refusal does no work; its latency is the floor the machine sets under this load, with the load generator, PostgreSQL and the service sharing the cores. No value of `MAX_INFLIGHT` brings the accepted requests' latency below that floor. Requests still unanswered when a measurement ends are left out of its percentiles (the last column counts them).",
     '',
     `A bound below the clients that send without pause refuses some of them however fast the service is: the main run's ${SATURATING_CONNECTIONS} saturating connections get no refusal only with \`MAX_INFLIGHT\` of ${SATURATING_CONNECTIONS} or more. The default (128) leaves room for them; a smaller bound trades those refusals for lower latency of the requests accepted under overload.`,
     '',

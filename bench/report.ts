@@ -26,6 +26,7 @@ export interface Machine {
 
 const fixed = (n: number, digits = 1) => n.toFixed(digits)
 const ratio = (a: number, b: number | undefined) => (b ? `${fixed((a / b) * 100, 0)}%` : '—')
+const comparable = (row: Row) => row.minimal !== undefined && row.service.errors === 0 && row.minimal.errors === 0
 
 export function markdown(all: Row[], machine: Machine, extra: string[] = []): string {
   const rows = all.filter((row) => row.rate === undefined)
@@ -43,7 +44,7 @@ export function markdown(all: Row[], machine: Machine, extra: string[] = []): st
     'Absolute numbers on a shared 2-core machine swing several-fold between runs: compare the ratios, measured in the same run.',
     '"Minimal" is the least a Bun service can do for the same authenticated answer (bench/ceilings/minimal.ts); ' +
       '"HTTP" a bare Bun.serve answering the same body; "database" postgres.js running the same statement with no HTTP. ' +
-      'The service and its minimal handler run in alternating slices (service, minimal, minimal, service, service, minimal, ..., five each), so that the machine drifting during the run, and other tenants taking the CPUs in bursts, weigh on both alike: req/s over all slices, percentiles from the median slice.',
+      "The service and its minimal handler run in alternating slices (service, minimal, minimal, service, service, minimal, ..., five each), so that the machine drifting during the run, and other tenants taking the CPUs in bursts, weigh on both alike: req/s over all slices, each percentile the median of the slices' (a row with errors on either side is not compared).",
     '',
     '| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | peak RSS MiB | vs minimal req/s | p99 vs minimal | vs HTTP req/s | vs database req/s |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -58,8 +59,9 @@ export function markdown(all: Row[], machine: Machine, extra: string[] = []): st
       fixed(s.p999, 2),
       String(s.errors),
       fixed(s.peakMiB, 0),
-      ratio(s.rps, row.minimal?.rps),
-      row.minimal ? `${fixed(s.p99 / row.minimal.p99, 2)}×` : '—',
+      // A side that answered errors (a deadline met, a slice cut short) is not compared.
+      ratio(s.rps, comparable(row) ? row.minimal?.rps : undefined),
+      comparable(row) ? `${fixed(s.p99 / row.minimal!.p99, 2)}×` : '—',
       ratio(s.rps, row.ceilings?.http.rps),
       ratio(s.rps, row.ceilings?.database.rps),
     ]

@@ -1,7 +1,7 @@
 // Ceiling 2, the database: postgres.js running the statement behind `GET /users/{id}` with the same
 // pool, as many statements in flight as the pool has connections, and no HTTP at all.
 import postgres from 'postgres'
-import type { LoadResult } from '../load'
+import { type LoadResult, percentile } from '../load'
 import { readUser } from './statements'
 
 export async function databaseCeiling(options: {
@@ -35,14 +35,13 @@ export async function databaseCeiling(options: {
   }
   const seconds = (performance.now() - started) / 1000
   latencies.sort((a, b) => a - b)
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
   return {
     requests: latencies.length,
     seconds,
     rps: latencies.length / seconds,
-    p50: at(0.5),
-    p99: at(0.99),
-    p999: at(0.999),
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    p999: percentile(latencies, 0.999),
     errors,
   }
 }
