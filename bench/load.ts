@@ -88,7 +88,7 @@ export async function runSplitLoad(options: LoadOptions): Promise<SplitResult> {
   if (workload.kind !== 'pick') throw new Error('a split run takes a pick workload')
   const result = await (usesWrk() ? runWrkSplit(workload.requests, options) : runAutocannonSplit(options))
   if (result.accepted.count + result.refused.count === 0 && result.other > 0)
-    throw new Error('no answer could be matched to its request: is X-Request-Id echoed?')
+    throw new Error('no answer could be matched to its request: is X-Request-Id echoed, did any request connect?')
   return result
 }
 
@@ -155,9 +155,10 @@ ${done}`
 
 // wrk's own percentiles mix every answer. Here each request carries an X-Request-Id (the service
 // echoes it) and the monotonic clock (LuaJIT's FFI) times it from its write to its answer, into the
-// accepted or the refused list; done() gathers every thread's lists. wrk calls delay() after each
-// answer: here it hands out the thread's next slot on a fixed schedule (wrk rounds it down to whole
-// milliseconds; the schedule, not the rounding, sets the rate).
+// accepted or the refused list; done() gathers every thread's lists. wrk calls delay() before each
+// connection's first request and after each answer: here it hands out the thread's next slot on a
+// fixed schedule (wrk rounds it down to whole milliseconds; the schedule, not the rounding, sets the
+// rate).
 function wrkSplitScript(requests: RequestSpec[], rate?: number): string {
   const schedule =
     rate === undefined
@@ -280,11 +281,13 @@ async function runWrkSplit(requests: RequestSpec[], options: LoadOptions): Promi
   return (await wrk(wrkSplitScript(requests, options.rate), options)) as unknown as SplitResult
 }
 
-function autocannonRequests(workload: Workload): autocannon.Request[] {
+/** autocannon's requests for a workload; \`onSend\` is told of each request it builds. */
+function autocannonRequests(workload: Workload, onSend?: () => void): autocannon.Request[] {
   if (workload.kind === 'pick')
     return [
       {
         setupRequest: (request) => {
+          onSend?.()
           const spec = workload.requests[Math.floor(Math.random() * workload.requests.length)]!
           return {
             ...request,
@@ -316,11 +319,14 @@ function autocannonRequests(workload: Workload): autocannon.Request[] {
   ]
 }
 
-const autocannonOptions = ({ url, workload, connections, seconds, rate }: LoadOptions): autocannon.Options => ({
+const autocannonOptions = (
+  { url, workload, connections, seconds, rate }: LoadOptions,
+  onSend?: () => void,
+): autocannon.Options => ({
   url,
   connections,
   duration: seconds,
-  requests: autocannonRequests(workload),
+  requests: autocannonRequests(workload, onSend),
   timeout: 10,
   ...(rate === undefined ? {} : { overallRate: rate }),
 })
@@ -344,9 +350,12 @@ async function runAutocannonSplit(options: LoadOptions): Promise<SplitResult> {
   const accepted: number[] = []
   const refused: number[] = []
   let other = 0
+  // Counted here: autocannon's own \`requests.sent\` starts each connection at its rate budget.
+  let sent = 0
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(autocannonOptions(options), (error, result) =>
-      error ? reject(error) : resolve(result),
+    const instance = autocannon(
+      autocannonOptions(options, () => sent++),
+      (error, result) => (error ? reject(error) : resolve(result)),
     )
     instance.on('response', (_client, status, _bytes, ms) => {
       if (status < 400) accepted.push(ms)
@@ -370,6 +379,6 @@ async function runAutocannonSplit(options: LoadOptions): Promise<SplitResult> {
     accepted: latencies(accepted),
     refused: latencies(refused),
     other,
-    unfinished: Math.max(0, result.requests.sent - answered),
+    unfinished: Math.max(0, sent - answered),
   }
 }

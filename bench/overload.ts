@@ -11,7 +11,7 @@ import { SCENARIOS } from './scenarios'
 
 /** No bound, the default, and two that keep fewer requests waiting. */
 const BOUNDS = [0, 128, 32, 8]
-/** Enough connections that the offered rate, not their number, sets the load (up to ~180 ms each). */
+/** Enough connections that the offered rate, not their number, sets the load while answers take under ~90 ms. */
 const CONNECTIONS = 512
 /** As the main run's scenarios: the capacity is what they serve. */
 const SATURATING_CONNECTIONS = 64
