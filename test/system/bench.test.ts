@@ -1,6 +1,7 @@
 // `bun run bench` works end to end, briefly: a throwaway database seeded, the service and the
 // ceilings started, a picked request and refresh chains under each load generator (wrk, and
-// autocannon, the fallback), the table and chart written, every process stopped.
+// autocannon, the fallback), the table and chart written, every process stopped; and its overload
+// comparison (`--overload`), whose answers each generator times apart.
 import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,24 +14,48 @@ setDefaultTimeout(120_000)
 const results = mkdtempSync(join(tmpdir(), 'bench-results-'))
 afterAll(() => rmSync(results, { recursive: true, force: true }))
 
-/** Runs the benchmark briefly with `load` over `scenarios`; returns its table and output. */
-async function briefRun(load: 'wrk' | 'autocannon', scenarios: string[]) {
-  const dir = join(results, load)
-  const { exitCode, output } = await runToExit(
-    ['bun', 'bench/run.ts', ...scenarios.flatMap((name) => ['--scenario', name])],
-    {
-      cwd: PROJECT_DIR,
-      env: { BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_RESULTS_DIR: dir, BENCH_LOAD: load },
-      timeoutMs: 110_000,
-    },
-  )
+/** Runs bench/run.ts briefly with `load` and `args`, writing to a folder of its own; returns the folder and output. */
+async function runBench(load: 'wrk' | 'autocannon', args: string[]) {
+  const dir = join(results, `${load}${args.join('')}`)
+  const { exitCode, output } = await runToExit(['bun', 'bench/run.ts', ...args], {
+    cwd: PROJECT_DIR,
+    env: { BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_RESULTS_DIR: dir, BENCH_LOAD: load },
+    timeoutMs: 110_000,
+  })
   if (exitCode !== 0) console.error(output)
   expect(exitCode).toBe(0)
-  expect(readFileSync(join(dir, 'latest.svg'), 'utf8')).toStartWith('<svg')
-  expect(existsSync(join(dir, 'latest.json'))).toBe(true)
   // The servers it started are gone.
   expect(Bun.spawnSync(['ps', '-eo', 'args']).stdout.toString()).not.toContain('bench/ceilings/')
+  return { dir, output }
+}
+
+/** Runs the benchmark briefly with `load` over `scenarios`; returns its table and output. */
+async function briefRun(load: 'wrk' | 'autocannon', scenarios: string[]) {
+  const { dir, output } = await runBench(
+    load,
+    scenarios.flatMap((name) => ['--scenario', name]),
+  )
+  expect(readFileSync(join(dir, 'latest.svg'), 'utf8')).toStartWith('<svg')
+  expect(existsSync(join(dir, 'latest.json'))).toBe(true)
   return { table: readFileSync(join(dir, 'latest.md'), 'utf8'), output }
+}
+
+/**
+ * `--overload` briefly: a row per bound (bound, answered, accepted, of capacity, p50, p99, vs
+ * unloaded, p99.9, refused, refusal p50, refusal p99, other, unfinished, RSS), every answer
+ * accepted or refused, refusals only where there is a bound.
+ */
+async function briefOverload(load: 'wrk' | 'autocannon') {
+  const { dir } = await runBench(load, ['--overload'])
+  const report = readFileSync(join(dir, 'overload.md'), 'utf8')
+  for (const bound of ['0 (no bound)', '128 (default)', '32', '8']) {
+    const [, answered, accepted, , , , , , refused, , , other] = row(report, bound)
+    expect(Number(answered)).toBeGreaterThan(0)
+    expect(Number(accepted)).toBeGreaterThan(0)
+    expect({ bound, other }).toEqual({ bound, other: '0' })
+    if (bound.startsWith('0 ')) expect(refused).toBe('0.0%')
+    if (bound === '8') expect(Number.parseFloat(refused!)).toBeGreaterThan(0)
+  }
 }
 
 /** A scenario's cells in the table: title, req/s, p50, p99, p99.9, errors, ... */
@@ -82,3 +107,14 @@ test.skipIf(wrkMissing)('with wrk (its Lua scripts): picked requests and refresh
   expectSteady(table, 'GET /items/{id} (owner) at 50%')
   expect(output).toContain('load by wrk')
 })
+
+test('--overload with autocannon: accepted and refused answers timed apart, refusals only past a bound', async () => {
+  await briefOverload('autocannon')
+})
+
+test.skipIf(wrkMissing)(
+  '--overload with wrk: accepted and refused answers timed apart, refusals only past a bound',
+  async () => {
+    await briefOverload('wrk')
+  },
+)
