@@ -78,10 +78,11 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /**
- * `runLoad`, timing accepted and refused answers apart ('pick' workloads only). A \`rate\` here is
- * offered on a schedule of its own, whatever the answers' latency (as arrivals from many clients
- * are), as far as the connections allow: under overload, gaps counted from each answer would let
- * the offered load fall as latency grows.
+ * `runLoad`, timing accepted and refused answers apart ('pick' workloads only). With wrk, a `rate`
+ * here is offered on a schedule of its own, whatever the answers' latency (as arrivals from many
+ * clients are), as far as the connections allow: under overload, gaps counted from each answer
+ * would let the offered load fall as latency grows (autocannon's overallRate is a budget per second
+ * instead). Each request is timed from its write, so a wait for a free connection is not in it.
  */
 export async function runSplitLoad(options: LoadOptions): Promise<SplitResult> {
   const { workload } = options
@@ -111,7 +112,7 @@ const pacing = (connections: number, rate?: number) =>
 local mean_gap = ${(connections * 1000) / rate}
 delay = function() return -mean_gap * math.log(1 - math.random()) end`
 
-// A 'pick' workload's requests, and each thread numbered (\`seed\`) and kept for done().
+// A 'pick' workload's requests, and each thread numbered (`seed`) and kept for done().
 const pickPrelude = (requests: RequestSpec[]) => `
 local requests = {${requests.map(luaRequest).join(',\n')}}
 local threads = {}
@@ -155,7 +156,8 @@ ${done}`
 
 // wrk's own percentiles mix every answer. Here each request carries an X-Request-Id (the service
 // echoes it) and the monotonic clock (LuaJIT's FFI) times it from its write to its answer, into the
-// accepted or the refused list; done() gathers every thread's lists. wrk calls delay() before each
+// accepted or the refused list; done() prints every thread's lists, whose percentiles are taken as
+// autocannon's are. wrk calls delay() before each
 // connection's first request and after each answer: here it hands out the thread's next slot on a
 // fixed schedule (wrk rounds it down to whole milliseconds; the schedule, not the rounding, sets the
 // rate).
@@ -176,7 +178,7 @@ local ffi = require("ffi")
 ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } bench_timespec; int clock_gettime(int, bench_timespec *); ]]
 local clock = ffi.new("bench_timespec")
 local CLOCK_MONOTONIC = 1
-function now_ms()
+local function now_ms()
   ffi.C.clock_gettime(CLOCK_MONOTONIC, clock)
   return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
 end
@@ -200,11 +202,6 @@ response = function(status, headers, body)
   local ms = now_ms() - t0
   if status < 400 then table.insert(accepted, ms) elseif status == 503 then table.insert(refused, ms) else other = other + 1 end
 end
-local function latencies(list)
-  table.sort(list)
-  local at = function(q) return #list == 0 and 0 or list[math.max(1, math.ceil(#list * q))] end
-  return string.format('{"count":%d,"p50":%f,"p99":%f,"p999":%f}', #list, at(0.5), at(0.99), at(0.999))
-end
 done = function(summary, latency, requests)
   local a, r, o, u = {}, {}, 0, 0
   for _, thread in ipairs(threads) do
@@ -215,8 +212,8 @@ done = function(summary, latency, requests)
   end
   -- Timeouts are left out: a late answer still reaches response() and is counted there.
   local e = summary.errors
-  io.write(string.format('BENCH_RESULT {"seconds":%f,"accepted":%s,"refused":%s,"other":%d,"unfinished":%d}\\n',
-    summary.duration / 1e6, latencies(a), latencies(r), o + e.connect + e.read + e.write, u))
+  io.write(string.format('BENCH_RESULT {"seconds":%f,"accepted":[%s],"refused":[%s],"other":%d,"unfinished":%d}\\n',
+    summary.duration / 1e6, table.concat(a, ","), table.concat(r, ","), o + e.connect + e.read + e.write, u))
 end`
 }
 
@@ -278,10 +275,20 @@ async function runWrk(options: LoadOptions): Promise<LoadResult> {
 }
 
 async function runWrkSplit(requests: RequestSpec[], options: LoadOptions): Promise<SplitResult> {
-  return (await wrk(wrkSplitScript(requests, options.rate), options)) as unknown as SplitResult
+  const raw = (await wrk(wrkSplitScript(requests, options.rate), options)) as Omit<
+    SplitResult,
+    'accepted' | 'refused'
+  > & { accepted: number[]; refused: number[] }
+  return { ...raw, accepted: latencies(raw.accepted), refused: latencies(raw.refused) }
 }
 
-/** autocannon's requests for a workload; \`onSend\` is told of each request it builds. */
+/** The count and percentiles of one kind of answer's latencies (sorts them in place). */
+function latencies(list: number[]): Latencies {
+  list.sort((a, b) => a - b)
+  return { count: list.length, p50: percentile(list, 0.5), p99: percentile(list, 0.99), p999: percentile(list, 0.999) }
+}
+
+/** autocannon's requests for a workload; `onSend` is told of each request it builds. */
 function autocannonRequests(workload: Workload, onSend?: () => void): autocannon.Request[] {
   if (workload.kind === 'pick')
     return [
@@ -350,7 +357,7 @@ async function runAutocannonSplit(options: LoadOptions): Promise<SplitResult> {
   const accepted: number[] = []
   const refused: number[] = []
   let other = 0
-  // Counted here: autocannon's own \`requests.sent\` starts each connection at its rate budget.
+  // Counted here: autocannon's own `requests.sent` starts each connection at its rate budget.
   let sent = 0
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -364,15 +371,6 @@ async function runAutocannonSplit(options: LoadOptions): Promise<SplitResult> {
     })
     instance.on('reqError', () => other++)
   })
-  const latencies = (list: number[]): Latencies => {
-    list.sort((a, b) => a - b)
-    return {
-      count: list.length,
-      p50: percentile(list, 0.5),
-      p99: percentile(list, 0.99),
-      p999: percentile(list, 0.999),
-    }
-  }
   const answered = accepted.length + refused.length + other
   return {
     seconds: result.duration,

@@ -60,7 +60,7 @@ const SLICES = 5
 
 /**
  * The service and the minimal handler in alternating slices (service, minimal, minimal, service,
- * service, minimal, ...: SLICES each, \`seconds\` in all per side), so that the machine's drift during
+ * service, minimal, ...: SLICES each, `seconds` in all per side), so that the machine's drift during
  * a run (a shared 2-core machine swings by tens of percent within a minute, and other tenants take
  * the CPUs in bursts) falls on both alike. Requests/s is over all slices; each percentile is the
  * median of the slices'.
